@@ -1,0 +1,397 @@
+"""What happens in one hospital over the window: visits, diagnoses, operations, labs, prescriptions,
+the midnight bed census and large-equipment use. Returns canonical frames (English columns, SI units,
+dotted ICD-10 codes); vendor styles and injected errors are applied later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from provista.synth import catalogue
+from provista.synth.calendar import months_of, visit_day_weights, weekdays_of
+from provista.synth.catalogue import DIAGNOSES, DX_AGE_BANDS, LABS
+from provista.synth.hospitals import Hospital
+from provista.synth.people import EPOCH, Persons
+
+WARM_UP_DAYS = 45  # admissions simulated before the window so that the census starts full
+SECONDS_PER_DAY = 86_400
+LEVEL_INPATIENT = {"三级": 1.0, "二级": 0.8, "一级": 0.15, "社区": 0.0}
+LEVEL_EMERGENCY = {"三级": 1.0, "二级": 1.0, "一级": 0.4, "社区": 0.0}
+LEVEL_COST = {"三级": 1.4, "二级": 1.0, "一级": 0.6, "社区": 0.45}
+CHRONIC = {"I10", "E11.9", "E78.5", "I25.1", "B18.1", "N40", "J44.1", "N18.9", "F32.9"}
+SECONDARY_DX = ("I10", "E11.9", "E78.5", "I25.1", "K29.7")
+OUTCOMES = ("cured", "improved", "not_cured", "other")
+OUTCOME_P = (0.45, 0.48, 0.04, 0.03)
+# Large equipment: (exams a day at 三级, at 二级, at 一级/社区, minutes an exam, share positive).
+DEVICE_USE = {"CT": (110, 60, 20, 8, 0.62), "MRI": (45, 25, 10, 25, 0.68), "DR": (120, 70, 22, 4, 0.50),
+              "US": (80, 50, 22, 12, 0.58)}
+LAB_SHIFT = {("E11.9", "GLU"): 1.6, ("J18.9", "WBC"): 1.6, ("J18.9", "CRP"): 4.0, ("K35.8", "WBC"): 1.8,
+             ("K35.8", "CRP"): 5.0, ("B18.1", "ALT"): 2.2, ("N18.9", "CRE"): 2.8, ("C22.0", "ALT"): 2.0}
+
+
+@dataclass(frozen=True)
+class Window:
+    """The period a province's hospitals export: days since 1970-01-01, end exclusive."""
+
+    start: int
+    end: int
+
+    @property
+    def days(self) -> np.ndarray:
+        return np.arange(self.start, self.end)
+
+
+@lru_cache(maxsize=1)
+def _dx_tables() -> tuple[np.ndarray, ...]:
+    """Cumulative diagnosis probabilities by (age band, sex, month), and per-diagnosis arrays."""
+    k = len(DIAGNOSES)
+    base = np.array([d.weight for d in DIAGNOSES])
+    age = np.array([d.age for d in DIAGNOSES]).T  # band × k
+    sex = np.array([[d.sex in ("B", "M") for d in DIAGNOSES], [d.sex in ("B", "F") for d in DIAGNOSES]], float)
+    season = np.array([catalogue.SEASONS[d.season] for d in DIAGNOSES]).T  # month × k
+    w = base[None, None, None, :] * age[:, None, None, :] * sex[None, :, None, :] * season[None, None, :, :]
+    cum = np.cumsum(w, axis=-1)
+    cum /= cum[..., -1:]
+    inp = np.array([d.inpatient for d in DIAGNOSES])
+    emer = np.array([d.emergency for d in DIAGNOSES])
+    los = np.array([d.los for d in DIAGNOSES])
+    death = np.array([d.death for d in DIAGNOSES])
+    assert cum.shape == (len(DX_AGE_BANDS), 2, 12, k)
+    return cum, inp, emer, los, death
+
+
+def _age_band(age: np.ndarray) -> np.ndarray:
+    return (np.searchsorted(np.array(DX_AGE_BANDS), age, side="right") - 1).astype(np.int8)
+
+
+def _dept_map(level: str) -> np.ndarray:
+    """Department each diagnosis is seen in at a hospital of this level (falls back when missing)."""
+    have = set(catalogue.LEVEL_DEPARTMENTS[level])
+    depts = list(catalogue.DEPARTMENTS)
+    out = []
+    for d in DIAGNOSES:
+        if d.dept in have:
+            out.append(d.dept)
+        elif d.dept in catalogue.SURGICAL_DEPARTMENTS and "SUR" in have:
+            out.append("SUR")
+        else:
+            out.append("MED" if "MED" in have else "GEN")
+    return np.array([depts.index(x) for x in out], dtype=np.int8)
+
+
+def simulate_hospital(h: Hospital, persons: Persons, visit_weight: np.ndarray, county_codes: list[str],
+                      address_prefix: list[str], window: Window, seed: int) -> dict[str, pd.DataFrame]:
+    """All canonical records of hospital ``h`` over ``window``."""
+    rng = np.random.default_rng([seed, 3, h.index])
+    days = np.arange(window.start - WARM_UP_DAYS, window.end)
+    day_p = visit_day_weights(days, catalogue.SEASONS["cold"])
+    span = (window.end - window.start + WARM_UP_DAYS) / (window.end - window.start)
+    person_parts, n_total = [], 0
+    for county, expected in sorted(h.demand.items()):
+        n = int(rng.poisson(expected * span))
+        lo, hi = persons.county_start[county], persons.county_start[county + 1]
+        w = visit_weight[lo:hi]
+        person_parts.append(lo + rng.choice(hi - lo, size=n, p=w / w.sum()))
+        n_total += n
+    who = np.concatenate(person_parts) if person_parts else np.zeros(0, np.int64)
+    day = rng.choice(days, size=len(who), p=day_p)
+    order = np.lexsort((who, day))
+    who, day = who[order], day[order]
+    n = len(who)
+    age = ((day - persons.birth[who]) / 365.2425).astype(np.int16)
+    sex = persons.sex[who]
+    month = months_of(day)
+    cum, p_inp, p_emer, los_mean, p_death = _dx_tables()
+    band = _age_band(age)
+    dx = np.empty(n, dtype=np.int16)
+    u = rng.random(n)
+    group = (band.astype(np.int32) * 2 + sex) * 12 + month
+    for g in np.unique(group):
+        sel = group == g
+        b, rest = divmod(int(g), 24)
+        s, m = divmod(rest, 12)
+        dx[sel] = np.searchsorted(cum[b, s, m], u[sel], side="right")
+    dx = np.minimum(dx, len(DIAGNOSES) - 1)
+
+    # Encounter type: inpatient or emergency by the diagnosis' propensity and the hospital's level.
+    ut = rng.random(n)
+    inp = np.minimum(0.95, p_inp[dx] * LEVEL_INPATIENT[h.level])
+    emer = np.minimum(0.6, p_emer[dx] * LEVEL_EMERGENCY[h.level])
+    etype = np.where(ut < inp, 2, np.where(ut < inp + emer, 1, 0)).astype(np.int8)  # 0 out, 1 emer, 2 inp
+
+    # Times: outpatients by day, emergencies round the clock, admissions mostly in the day.
+    hour = np.where(etype == 1, rng.integers(0, 24, n), rng.integers(8, 17, n))
+    admit_s = day.astype(np.int64) * SECONDS_PER_DAY + hour * 3600 + rng.integers(0, 3600, n)
+    stay_days = np.where(etype == 2, np.maximum(1, np.round(rng.gamma(2.5, los_mean[dx] / 2.5))), 0)
+
+    # Operations on admitted patients with a surgical diagnosis.
+    op_code = np.array([d.operation for d in DIAGNOSES])[dx]
+    op_level = np.array([d.op_level for d in DIAGNOSES])[dx]
+    can_operate = {"三级": 4, "二级": 3}.get(h.level, 0)
+    has_op = ((etype == 2) & (op_code != "") & (op_level <= can_operate)
+              & (rng.random(n) < np.array([d.op_share for d in DIAGNOSES])[dx]))
+    stay_days = np.where(has_op, np.maximum(stay_days, 3), stay_days)
+    discharge_s = np.where(
+        etype == 2, (day + stay_days).astype(np.int64) * SECONDS_PER_DAY + rng.integers(8 * 3600, 13 * 3600, n),
+        admit_s + np.where(etype == 1, rng.integers(3600, 6 * 3600, n), rng.integers(600, 3600, n)))
+    still_in = discharge_s >= window.end * SECONDS_PER_DAY
+    keep = (day >= window.start) | ((etype == 2) & (discharge_s >= window.start * SECONDS_PER_DAY))
+    idx = np.flatnonzero(keep)
+    who, day, age, sex, dx, etype, admit_s, discharge_s, still_in, has_op, stay_days, month = (
+        a[idx] for a in (who, day, age, sex, dx, etype, admit_s, discharge_s, still_in, has_op, stay_days, month))
+    n = len(idx)
+
+    dept_of_dx = _dept_map(h.level)
+    dept_codes = list(catalogue.DEPARTMENTS)
+    eme = dept_codes.index("EME")
+    dept = np.where((etype == 1) & ("EME" in catalogue.LEVEL_DEPARTMENTS[h.level]), eme, dept_of_dx[dx])
+    ward = np.array([c in catalogue.INPATIENT_DEPARTMENTS for c in dept_codes])
+    surgical = np.array([c in catalogue.SURGICAL_DEPARTMENTS for c in dept_codes])
+    has = set(catalogue.LEVEL_DEPARTMENTS[h.level])
+    fallback_sur = dept_codes.index("SUR" if "SUR" in has else "MED")
+    dept = np.where((etype == 2) & ~ward[dept], np.where(surgical[dept], fallback_sur, dept_codes.index("MED")), dept)
+
+    died = (etype == 2) & ~still_in & (rng.random(n) < p_death[dx] * np.where(age >= 65, 2, 1))
+    outcome = np.where(etype == 2, np.array(OUTCOMES)[rng.choice(4, size=n, p=OUTCOME_P)], None)
+    outcome = np.where(died, "died", outcome)
+    outcome = np.where(still_in, None, outcome)
+    cost = np.where(
+        etype == 0, rng.lognormal(np.log(220), 0.7, n),
+        np.where(etype == 1, rng.lognormal(np.log(650), 0.6, n),
+                 np.maximum(stay_days, 1) * rng.lognormal(np.log(1300), 0.35, n) * (1 + has_op * op_level_of(dx))))
+    cost = np.round(cost * LEVEL_COST[h.level], 2)
+
+    # Patients: one record per person seen here, numbered by first visit.
+    people, first = np.unique(who, return_index=True)
+    people = people[np.argsort(first, kind="stable")]
+    mrn_of = {p: i for i, p in enumerate(people.tolist())}
+    hid = h.index
+    patient_ids = np.array([f"P{hid:04d}{i + 1:07d}" for i in range(len(people))])
+    enc_patient = patient_ids[np.array([mrn_of[p] for p in who.tolist()], dtype=np.int64)]
+    encounter_ids = np.array([f"E{hid:04d}{i + 1:08d}" for i in range(n)])
+    ts = _to_ts
+    encounters = pd.DataFrame({
+        "encounter_id": encounter_ids,
+        "patient_id": enc_patient,
+        "type": np.array(["outpatient", "emergency", "inpatient"])[etype],
+        "department": np.array(dept_codes)[dept],
+        "admit_ts": ts(admit_s),
+        "discharge_ts": ts(np.where(still_in, -1, discharge_s)),
+        "outcome": outcome,
+        "cost": cost,
+    })
+    patients = _patients(persons, people, patient_ids, county_codes, address_prefix, rng)
+
+    diagnoses = _diagnoses(hid, encounter_ids, dx, age, rng)
+    operations, n_rooms = _operations(hid, encounter_ids, dx, day, has_op, rng)
+    labs = _labs(hid, encounter_ids, dx, etype, admit_s, rng)
+    prescriptions = _prescriptions(hid, encounter_ids, dx, etype, admit_s, rng)
+    census = _bed_census(dept[etype == 2], admit_s[etype == 2], discharge_s[etype == 2],
+                         still_in[etype == 2], window, rng, h.level)
+    equipment = _equipment_use(h, window, rng)
+    return {"patients": patients, "encounters": encounters, "diagnoses": diagnoses, "operations": operations,
+            "labs": labs, "prescriptions": prescriptions, "bed_census": census, "equipment_use": equipment,
+            "_operating_rooms": pd.DataFrame({"n": [n_rooms]})}
+
+
+def op_level_of(dx: np.ndarray) -> np.ndarray:
+    return np.array([d.op_level for d in DIAGNOSES])[dx] * 0.5
+
+
+def _to_ts(seconds: np.ndarray) -> np.ndarray:
+    """Seconds since 1970 (local time) to datetime64[s]; negative means missing."""
+    out = seconds.astype("datetime64[s]")
+    out[seconds < 0] = np.datetime64("NaT")
+    return out
+
+
+def _patients(persons: Persons, people: np.ndarray, patient_ids: np.ndarray, county_codes: list[str],
+              address_prefix: list[str], rng: np.random.Generator) -> pd.DataFrame:
+    from provista.synth.people import render_id_numbers, render_names
+
+    ages = persons.age_on(np.datetime64("2025-01-01"), people)
+    ids = np.array(render_id_numbers(persons, people, county_codes), dtype=object)
+    ids[(ages < 6) & (rng.random(len(people)) < 0.4)] = None  # young children often registered without one
+    return pd.DataFrame({
+        "patient_id": patient_ids,
+        "name": render_names(persons, people),
+        "sex": np.where(persons.sex[people] == 0, "M", "F"),
+        "birth_date": (EPOCH + persons.birth[people].astype("timedelta64[D]")).astype("datetime64[s]"),
+        "id_number": ids,
+        "phone": persons.phone[people].astype(str),
+        "address": [f"{address_prefix[c]}{catalogue.ROADS[r]}{hn}号" for c, r, hn in
+                    zip(persons.county[people].tolist(), persons.road[people].tolist(),
+                        persons.house[people].tolist(), strict=True)],
+        "county_code": np.array(county_codes)[persons.county[people]],
+        "_person": people,
+    })
+
+
+def _diagnoses(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, age: np.ndarray,
+               rng: np.random.Generator) -> pd.DataFrame:
+    codes = np.array([d.icd10 for d in DIAGNOSES])
+    second = (age >= 45) & (rng.random(len(dx)) < 0.35)
+    extra = np.array(SECONDARY_DX)[rng.integers(0, len(SECONDARY_DX), len(dx))]
+    second &= extra != codes[dx]
+    enc = np.concatenate([encounter_ids, encounter_ids[second]])
+    code = np.concatenate([codes[dx], extra[second]])
+    primary = np.concatenate([np.ones(len(dx), bool), np.zeros(second.sum(), bool)])
+    order = np.lexsort((~primary, enc))
+    return pd.DataFrame({"diagnosis_id": [f"D{hid:04d}{i + 1:08d}" for i in range(len(enc))],
+                         "encounter_id": enc[order], "icd10": code[order], "is_primary": primary[order]})
+
+
+def _operations(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, day: np.ndarray, has_op: np.ndarray,
+                rng: np.random.Generator) -> tuple[pd.DataFrame, int]:
+    """Operations on the day after admission, packed into rooms from 08:00 with turnover between cases."""
+    sel = np.flatnonzero(has_op)
+    codes = np.array([d.operation for d in DIAGNOSES])[dx[sel]]
+    levels = np.array([d.op_level for d in DIAGNOSES])[dx[sel]]
+    mean_min = np.array([catalogue.OPERATIONS[c][2] if c else 0 for c in codes], dtype=float)
+    minutes = np.maximum(15, np.round(rng.gamma(8, mean_min / 8))).astype(np.int64)
+    op_day = day[sel] + 1
+    n_days = max(1, int(np.ptp(op_day)) + 1) if len(sel) else 1
+    rooms = max(1, int(np.ceil(minutes.sum() / n_days / (480 * 0.7)))) if len(sel) else 1
+    order = np.lexsort((rng.random(len(sel)), op_day))
+    frame = pd.DataFrame({"op_day": op_day[order], "minutes": minutes[order], "sel": sel[order],
+                          "code": codes[order], "level": levels[order]})
+    frame["room"] = frame.groupby("op_day").cumcount() % rooms
+    frame["busy"] = frame["minutes"] + 25
+    frame["offset"] = frame.groupby(["op_day", "room"])["busy"].cumsum() - frame["busy"]
+    start = frame["op_day"].to_numpy(np.int64) * SECONDS_PER_DAY + 8 * 3600 + frame["offset"].to_numpy() * 60
+    end = start + frame["minutes"].to_numpy() * 60
+    frame = frame.sort_values("sel", kind="stable")
+    start, end = start[frame.index.to_numpy()], end[frame.index.to_numpy()]
+    out = pd.DataFrame({
+        "operation_id": [f"O{hid:04d}{i + 1:07d}" for i in range(len(frame))],
+        "encounter_id": encounter_ids[frame["sel"].to_numpy()],
+        "code": frame["code"].to_numpy(),
+        "name": [catalogue.OPERATIONS[c][0] for c in frame["code"]],
+        "or_room": [f"OR{r + 1:02d}" for r in frame["room"]],
+        "start_ts": _to_ts(start), "end_ts": _to_ts(end),
+        "level": frame["level"].to_numpy(np.int8),
+    })
+    return out, rooms
+
+
+def _labs(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, etype: np.ndarray, admit_s: np.ndarray,
+          rng: np.random.Generator) -> pd.DataFrame:
+    enc_parts, key_parts = [], []
+    for k, d in enumerate(DIAGNOSES):
+        rows = np.flatnonzero(dx == k)
+        for lab in d.labs:
+            take = rows[rng.random(len(rows)) < np.where(etype[rows] == 2, 0.85, 0.4)]
+            enc_parts.append(take)
+            key_parts.append(np.full(len(take), lab, dtype=object))
+            if (d.icd10, lab) in LAB_SHIFT:
+                key_parts[-1] = np.full(len(take), f"{lab}|{d.icd10}", dtype=object)
+    rows = np.concatenate(enc_parts) if enc_parts else np.zeros(0, np.int64)
+    keys = np.concatenate(key_parts) if key_parts else np.zeros(0, object)
+    order = np.lexsort((keys.astype(str), rows))
+    rows, keys = rows[order], keys[order]
+    value = np.empty(len(rows))
+    lab_key = np.array([k.split("|")[0] for k in keys.tolist()], dtype=object)
+    for key in np.unique(keys):
+        sel = keys == key
+        lab_name, _, icd = key.partition("|")
+        lab = LABS[lab_name]
+        shift = LAB_SHIFT.get((icd, lab_name), 1.0)
+        draw = rng.normal(lab.mean * shift, lab.sd * shift ** 0.5, sel.sum())
+        value[sel] = np.round(np.maximum(lab.low, draw), lab.decimals)
+    return pd.DataFrame({
+        "lab_id": [f"L{hid:04d}{i + 1:08d}" for i in range(len(rows))],
+        "encounter_id": encounter_ids[rows],
+        "code": [LABS[k].loinc for k in lab_key],
+        "name": [LABS[k].name_zh for k in lab_key],
+        "value": value,
+        "unit": [LABS[k].unit for k in lab_key],
+        "ts": _to_ts(admit_s[rows] + rng.integers(1800, 4 * 3600, len(rows))),
+        "_lab": lab_key,
+    })
+
+
+def _prescriptions(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, etype: np.ndarray,
+                   admit_s: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    enc_parts, drug_parts = [], []
+    for k, d in enumerate(DIAGNOSES):
+        rows = np.flatnonzero(dx == k)
+        for drug in d.drugs:
+            take = rows[rng.random(len(rows)) < np.where(etype[rows] == 2, 0.8, 0.55)]
+            enc_parts.append(take)
+            drug_parts.append(np.full(len(take), drug, dtype=object))
+    rows = np.concatenate(enc_parts) if enc_parts else np.zeros(0, np.int64)
+    drugs = np.concatenate(drug_parts) if drug_parts else np.zeros(0, object)
+    order = np.lexsort((drugs.astype(str), rows))
+    rows, drugs = rows[order], drugs[order]
+    chronic = np.isin(np.array([d.icd10 for d in DIAGNOSES])[dx[rows]], list(CHRONIC))
+    catalog = catalogue.DRUGS
+    return pd.DataFrame({
+        "prescription_id": [f"R{hid:04d}{i + 1:08d}" for i in range(len(rows))],
+        "encounter_id": encounter_ids[rows],
+        "drug_code": [catalog[d].code for d in drugs],
+        "atc": [catalog[d].atc for d in drugs],
+        "drug_name": [catalog[d].name_zh for d in drugs],
+        "dose": [catalog[d].dose for d in drugs],
+        "unit": [catalog[d].unit for d in drugs],
+        "days": np.where(chronic, 30, rng.integers(3, 8, len(rows))).astype(np.int16),
+        "ts": _to_ts(admit_s[rows] + rng.integers(600, 3600, len(rows))),
+    })
+
+
+def _bed_census(dept: np.ndarray, admit_s: np.ndarray, discharge_s: np.ndarray, still_in: np.ndarray,
+                window: Window, rng: np.random.Generator, level: str) -> pd.DataFrame:
+    """Midnight census: patients admitted before and not discharged by 24:00 of each day, per department.
+
+    Open beds are sized from the department's mean census and a target occupancy, so occupancy is
+    realistic at every scale (see the README: capacity follows the synthetic sample).
+    """
+    n_days = window.end - window.start
+    first = admit_s // SECONDS_PER_DAY - window.start  # counted at the midnight ending the admission day
+    last = np.where(still_in, n_days, discharge_s // SECONDS_PER_DAY - window.start)  # gone by that midnight
+    target = rng.uniform(0.85, 1.02) if level == "三级" else rng.uniform(0.7, 0.92)
+    wards = np.unique(dept)
+    row = np.searchsorted(wards, dept)
+    diff = np.zeros((len(wards), n_days + 1), dtype=np.int64)
+    np.add.at(diff, (row, np.clip(first, 0, n_days)), 1)
+    np.add.at(diff, (row, np.clip(last, 0, n_days)), -1)
+    occupied = np.cumsum(diff, axis=1)[:, :n_days]
+    beds = np.maximum(1, np.round(occupied.mean(axis=1) / target)).astype(np.int64)
+    dept_codes = np.array(list(catalogue.DEPARTMENTS))
+    return pd.DataFrame({
+        "date": np.tile(_dates(window.days), len(wards)),
+        "department": np.repeat(dept_codes[wards.astype(np.int64)], n_days),
+        "occupied_beds": occupied.ravel(),
+        "open_beds": np.repeat(beds, n_days),
+    })
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    return (EPOCH + days.astype("timedelta64[D]")).astype("datetime64[s]")
+
+
+def _equipment_use(h: Hospital, window: Window, rng: np.random.Generator) -> pd.DataFrame:
+    """Daily use of each large device, as a device log reports it (real-world volumes, not the sample)."""
+    days = window.days
+    devices = [(t, k) for t, count in sorted(h.equipment.items()) for k in range(count)]
+    n, m = len(devices), len(days)
+    weekday = np.where(weekdays_of(days) == 6, 0.5, np.where(weekdays_of(days) == 5, 0.7, 1.0))
+    rate, hours, minutes, positive = (np.empty(n) for _ in range(4))
+    for i, (device_type, k) in enumerate(devices):
+        per_day_3, per_day_2, per_day_1, minutes[i], positive[i] = DEVICE_USE[device_type]
+        rate[i] = {"三级": per_day_3, "二级": per_day_2}.get(h.level, per_day_1) * (1.0 if k == 0 else 0.8)
+        hours[i] = 24.0 if (device_type in ("CT", "DR") and h.level == "三级") else (
+            16.0 if device_type == "MRI" and h.level == "三级" else 12.0 if device_type != "US" else 10.0)
+    available = np.where(rng.random((n, m)) < 0.01, hours[:, None] / 2, hours[:, None])  # maintenance days
+    exams = rng.poisson(rate[:, None] * weekday[None, :] * available / hours[:, None])
+    used = np.minimum(available, np.round(exams * minutes[:, None] / 60 * rng.uniform(0.9, 1.2, (n, m)), 1))
+    return pd.DataFrame({
+        "device_id": np.repeat([f"{h.hospital_id}-{t}{k + 1:02d}" for t, k in devices], m),
+        "device_type": np.repeat([t for t, _ in devices], m),
+        "date": np.tile(_dates(days), n),
+        "hours_used": used.ravel(), "hours_available": available.ravel(), "exams": exams.ravel(),
+        "positives": rng.binomial(exams, positive[:, None]).ravel(),
+    })
