@@ -14,7 +14,7 @@ import pandas as pd
 from provista.synth import catalogue
 from provista.synth.calendar import months_of, visit_day_weights, weekdays_of
 from provista.synth.catalogue import DIAGNOSES, DX_AGE_BANDS, LABS
-from provista.synth.hospitals import Hospital
+from provista.synth.hospitals import Hospital, tier_draw
 from provista.synth.people import EPOCH, Persons
 
 WARM_UP_DAYS = 45  # admissions simulated before the window so that the census starts full
@@ -90,13 +90,16 @@ def simulate_hospital(h: Hospital, persons: Persons, visit_weight: np.ndarray, c
     days = np.arange(window.start - WARM_UP_DAYS, window.end)
     day_p = visit_day_weights(days, catalogue.SEASONS["cold"])
     span = (window.end - window.start + WARM_UP_DAYS) / (window.end - window.start)
-    person_parts, n_total = [], 0
+    person_parts = []
     for county, expected in sorted(h.demand.items()):
         n = int(rng.poisson(expected * span))
-        lo, hi = persons.county_start[county], persons.county_start[county + 1]
-        w = visit_weight[lo:hi]
-        person_parts.append(lo + rng.choice(hi - lo, size=n, p=w / w.sum()))
-        n_total += n
+        rows = np.arange(persons.county_start[county], persons.county_start[county + 1])
+        u = tier_draw(rows, h.tier)
+        rows = rows[(u >= h.slot[0]) & (u < h.slot[1])]
+        if not len(rows) or not n:
+            continue
+        w = visit_weight[rows]
+        person_parts.append(rows[rng.choice(len(rows), size=n, p=w / w.sum())])
     who = np.concatenate(person_parts) if person_parts else np.zeros(0, np.int64)
     day = rng.choice(days, size=len(who), p=day_p)
     order = np.lexsort((who, day))

@@ -6,7 +6,7 @@ Layout of the output folder::
     registry/                     hospitals.csv, departments.csv, equipment.csv, regions.csv (clean)
     hospitals/<hospital_id>/      one hospital's exports, in its vendor's format
     cdc/case_reports_<year>.csv   notifiable-disease case reports, GBK, Chinese headers
-    truth/                        outbreaks.csv, errors.csv, identities.csv
+    truth/                        outbreaks.csv, errors.csv, identities.csv, persons.csv
 
 Hospitals are generated independently (each from its own seed stream), in parallel processes, so
 memory is bounded by the largest hospital and the same seed gives the same bytes.
@@ -46,7 +46,8 @@ ENCOUNTER_END = "2026-01-01"  # exports end on 2025-12-31
 CASE_REPORT_START = "2021-01-01"
 # Relative visit rate by age band (0-4, 5-14, 15-44, 45-64, 65+): children and the old visit most.
 VISIT_RATE_BY_AGE = (2.2, 1.0, 0.7, 1.1, 1.9)
-OUTPUT_PARTS = ("manifest.json", "registry", "hospitals", "cdc", "truth")
+MARKER = ".provista-synth"  # marks a folder as synth output, so that --force may replace it
+OUTPUT_PARTS = ("manifest.json", "registry", "hospitals", "cdc", "truth", MARKER)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ def _days(text: str) -> int:
 
 def prepare_output(out: Path, force: bool) -> None:
     if out.exists() and any(out.iterdir()):
-        if not (out / "manifest.json").exists() or not force:
+        ours = (out / "manifest.json").exists() or (out / MARKER).exists()
+        if not ours or not force:
             raise OutputExistsError(
                 f"{out} is not empty",
                 hint="choose an empty folder, or pass --force to replace an earlier `provista synth` output there")
@@ -119,6 +121,7 @@ def prepare_output(out: Path, force: bool) -> None:
             elif target.exists():
                 target.unlink()
     out.mkdir(parents=True, exist_ok=True)
+    (out / MARKER).write_text("written by provista synth\n", encoding="utf-8")
 
 
 def visit_weights(persons: Persons, day: np.datetime64) -> np.ndarray:
@@ -329,6 +332,12 @@ def _write_registry_truth_manifest(out: Path, options: SynthOptions, scale: Scal
     _csv(errors, out / "truth/errors.csv")
     _csv(identities, out / "truth/identities.csv")
     _csv(cases["outbreaks"], out / "truth/outbreaks.csv")
+    _csv(pd.DataFrame({
+        "true_person_id": [f"P{i:09d}" for i in range(len(persons))],
+        "county_code": np.array([c.code for c in province.counties])[persons.county],
+        "sex": np.where(persons.sex == 0, "M", "F"),
+        "birth_date": (EPOCH + persons.birth.astype("timedelta64[D]")).astype(str),
+    }), out / "truth/persons.csv")
 
     counts: Counter[str] = Counter()
     for r in results:

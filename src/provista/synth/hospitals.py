@@ -32,6 +32,17 @@ EQUIPMENT = {
 # Share of a county's visits that go to each tier.
 SHARE_PROVINCIAL, SHARE_CITY, SHARE_CITY_LOCAL_BONUS, SHARE_PRIMARY = 0.04, 0.22, 0.15, 0.29
 _ORDINALS = "一二三四五六七八九十"
+TIER_SALT = {"provincial": 1, "city": 2, "county": 3, "primary": 4}
+
+
+def tier_draw(person_rows: np.ndarray, tier: str) -> np.ndarray:
+    """A fixed uniform number in [0, 1) per resident and tier (a hash, so no state is stored)."""
+    salt = np.uint64((TIER_SALT[tier] * 0xBF58476D1CE4E5B9) % (1 << 64))
+    x = person_rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + salt
+    x ^= x >> np.uint64(31)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(29)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
 @dataclass
@@ -47,6 +58,9 @@ class Hospital:
     equipment: dict[str, int] = field(default_factory=dict)
     # demand: county index -> expected visits over the whole window
     demand: dict[int, float] = field(default_factory=dict)
+    # Residents are loyal: within a tier each resident uses one hospital, the one whose slot holds the
+    # resident's tier_draw (see ``tier_draw``); slots are sized by weight.
+    slot: tuple[float, float] = (0.0, 1.0)
 
     @property
     def index(self) -> int:
@@ -122,6 +136,11 @@ def allocate_demand(province: Province, hospitals: list[Hospital], visits_by_cou
             by_tier.setdefault(("city", province.counties[h.county].city_code), []).append(h)
         elif h.tier in ("county", "primary"):
             by_tier.setdefault((h.tier, province.counties[h.county].code), []).append(h)
+    groups = [provincial, *by_tier.values()]
+    for members in groups:
+        edges = np.concatenate([[0.0], np.cumsum([h.weight for h in members])]) / sum(h.weight for h in members)
+        for h, lo, hi in zip(members, edges[:-1], edges[1:], strict=True):
+            h.slot = (float(lo), float(hi))
     for i, county in enumerate(province.counties):
         visits = float(visits_by_county[i])
         city = by_tier.get(("city", county.city_code), [])

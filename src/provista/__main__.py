@@ -1,0 +1,3 @@
+from provista.cli import app
+
+app(prog_name="provista")

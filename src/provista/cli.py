@@ -1,0 +1,149 @@
+"""The `provista` command: one sub-command per step of the platform, plus `demo`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from provista import __version__
+from provista.config import get_settings
+from provista.errors import ProvistaError
+
+app = typer.Typer(
+    name="provista",
+    help="Provista 省医疗大数据可视化分析与应用平台 — a provincial health-data platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Print a ProvistaError as a message with what to do, not a stack trace; exit with status 2."""
+    try:
+        yield
+    except ProvistaError as exc:
+        console.print(f"[bold red]Error:[/] {exc.message}")
+        if exc.hint:
+            console.print(f"[yellow]What to do:[/] {exc.hint}")
+        raise typer.Exit(2) from None
+
+
+@contextmanager
+def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar per stage, fed by ``report(stage, done, total)``."""
+    with Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal
+                  and os.environ.get("PROVISTA_PROGRESS") != "1") as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield report
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        out.print(f"provista {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Provista: ingest, clean, link, store, analyse and show a province's health data."""
+
+
+def _summary(manifest: dict[str, Any], out_dir: Path) -> None:
+    c = manifest["counts"]
+    table = Table(title=f"Synthetic province: {manifest['province']['name_en']} "
+                        f"({manifest['province']['name_zh']}), scale {manifest['scale']['name']}, "
+                        f"seed {manifest['seed']}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [
+        ("persons (residents sampled from the 2020 census)", c["persons"]),
+        ("hospitals", c["hospitals"]["total"]),
+        ("encounters", c["encounters"]["total"]),
+        ("  of which inpatient stays", c["encounters"]["inpatient"]),
+        ("diagnoses", c["diagnoses"]),
+        ("operations", c["operations"]),
+        ("labs", c["labs"]),
+        ("prescriptions", c["prescriptions"]),
+        ("bed-census rows", c["bed_census"]),
+        ("equipment-use rows", c["equipment_use"]),
+        ("case reports (传染病报告卡)", c["case_reports"]),
+        ("injected outbreaks", c["outbreaks"]),
+        ("injected errors", c["errors"]["total"]),
+        ("files written", len(manifest["files"])),
+    ]
+    for what, count in rows:
+        table.add_row(what, f"{count:,}")
+    out.print(table)
+    out.print(f"Sources in [bold]{out_dir}[/]; ground truth in [bold]{out_dir / 'truth'}[/].")
+
+
+@app.command()
+def synth(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the sources and truth into.")],
+    province: Annotated[str, typer.Option(help="A shipped province (zhejiang) or a folder with "
+                                               "province.json, divisions.csv and population.csv.")] = "zhejiang",
+    scale: Annotated[str, typer.Option(help="tiny (~2k persons), small (~100k), medium (~1M), large (~5M).")]
+    = "tiny",
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical output.")] = 1,
+    error_rate: Annotated[float, typer.Option(help="Share of records given an injected error.")] = 0.02,
+    jobs: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    force: Annotated[bool, typer.Option(help="Replace an earlier synth output in --out.")] = False,
+) -> None:
+    """Generate a synthetic province: hospital and CDC exports in vendor formats, plus ground truth."""
+    from provista.synth.generator import SynthOptions, synthesize
+
+    with user_errors(), stage_progress() as report:
+        manifest = synthesize(SynthOptions(out=out_dir, province=province, scale=scale, seed=seed,
+                                           error_rate=error_rate, jobs=jobs, force=force), report)
+    _summary(manifest, out_dir)
+
+
+@app.command()
+def demo(
+    scale: Annotated[str | None, typer.Option(help="Scale of the demo province (default: small).")] = None,
+    regenerate: Annotated[bool, typer.Option(help="Generate the province again even if it exists.")] = False,
+) -> None:
+    """Generate the default province (if not there yet), run the pipeline that exists, and report."""
+    from provista.synth.generator import SynthOptions, synthesize
+
+    settings = get_settings()
+    scale = scale or settings.demo_scale
+    sources = settings.demo_sources
+    manifest_path = sources / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
+    with user_errors():
+        if (regenerate or manifest is None or manifest["scale"]["name"] != scale
+                or manifest["seed"] != settings.demo_seed):
+            out.print(f"Generating the {scale} synthetic province into [bold]{sources}[/] ...")
+            with stage_progress() as report:
+                manifest = synthesize(SynthOptions(out=sources, scale=scale, seed=settings.demo_seed,
+                                                   jobs=settings.jobs, force=True), report)
+        else:
+            out.print(f"Using the province already generated in [bold]{sources}[/] (--regenerate to redo it).")
+    assert manifest is not None
+    _summary(manifest, sources)
+    out.print("\nNext: the ingestion pipeline (`provista build`) and the web dashboard (`provista serve`) are "
+              "being built; see the README, 'Where to go next'.")
