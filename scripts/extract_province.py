@@ -19,7 +19,13 @@ from pypinyin import Style, lazy_pinyin
 
 AGE_GROUPS = [f"{lo}-{lo + 4}" for lo in range(0, 85, 5)] + ["85+"]
 CENSUS_BANDS = ["0岁", "1到4岁"] + [f"{lo}到{lo + 4}岁" for lo in range(5, 85, 5)] + ["85岁以上"]
-SUFFIXES = [("自治县", "Autonomous County"), ("区", "District"), ("县", "County"), ("市", "City"), ("省", "Province")]
+SUFFIXES = [
+    ("自治县", "Autonomous County"),
+    ("区", "District"),
+    ("县", "County"),
+    ("市", "City"),
+    ("省", "Province"),
+]
 
 
 def english_name(name: str, level: str) -> str:
@@ -32,13 +38,17 @@ def english_name(name: str, level: str) -> str:
 
 def main(shared_data: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    divisions = list(csv.DictReader(open(shared_data / "geo/zhejiang_divisions_gbt2260.csv", encoding="utf-8-sig")))
+    with open(shared_data / "geo/zhejiang_divisions_gbt2260.csv", encoding="utf-8-sig") as f:
+        divisions = list(csv.DictReader(f))
     with open(out / "divisions.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["code", "name_zh", "name_en", "level", "parent_code"])
         for r in divisions:
-            w.writerow([r["code"], r["name"], english_name(r["name"], r["level"]), r["level"], r["parent_code"]])
-    census = csv.DictReader(open(shared_data / "population/zhejiang_census2020_county.csv", encoding="utf-8-sig"))
+            w.writerow(
+                [r["code"], r["name"], english_name(r["name"], r["level"]), r["level"], r["parent_code"]]
+            )
+    with open(shared_data / "population/zhejiang_census2020_county.csv", encoding="utf-8-sig") as f:
+        census = list(csv.DictReader(f))
     with open(out / "population.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["county_code", "sex", "age_group", "population"])

@@ -27,8 +27,20 @@ def shared() -> Path:
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny province, written by `provista synth` in a subprocess, as a user would run it."""
     out = tmp_path_factory.mktemp("tiny") / "province"
-    cmd = [sys.executable, "-m", "provista", "synth", "--out", str(out), "--scale", "tiny",
-           "--seed", str(TINY_SEED), "--jobs", "2"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "provista",
+        "synth",
+        "--out",
+        str(out),
+        "--scale",
+        "tiny",
+        "--seed",
+        str(TINY_SEED),
+        "--jobs",
+        "2",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr
     return out

@@ -44,9 +44,15 @@ def user_errors() -> Iterator[None]:
 @contextmanager
 def stage_progress() -> Iterator[Callable[[str, int, int], None]]:
     """A progress bar per stage, fed by ``report(stage, done, total)``."""
-    with Progress(TextColumn("[bold]{task.description:<14}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False, disable=not console.is_terminal
-                  and os.environ.get("PROVISTA_PROGRESS") != "1") as bar:
+    with Progress(
+        TextColumn("[bold]{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and os.environ.get("PROVISTA_PROGRESS") != "1",
+    ) as bar:
         tasks: dict[str, Any] = {}
 
         def report(stage: str, done: int, total: int) -> None:
@@ -65,17 +71,23 @@ def version_callback(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=version_callback, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Provista: ingest, clean, link, store, analyse and show a province's health data."""
 
 
 def _summary(manifest: dict[str, Any], out_dir: Path) -> None:
     c = manifest["counts"]
-    table = Table(title=f"Synthetic province: {manifest['province']['name_en']} "
-                        f"({manifest['province']['name_zh']}), scale {manifest['scale']['name']}, "
-                        f"seed {manifest['seed']}")
+    table = Table(
+        title=f"Synthetic province: {manifest['province']['name_en']} "
+        f"({manifest['province']['name_zh']}), scale {manifest['scale']['name']}, "
+        f"seed {manifest['seed']}"
+    )
     table.add_column("what")
     table.add_column("count", justify="right")
     rows = [
@@ -103,10 +115,16 @@ def _summary(manifest: dict[str, Any], out_dir: Path) -> None:
 @app.command()
 def synth(
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the sources and truth into.")],
-    province: Annotated[str, typer.Option(help="A shipped province (zhejiang) or a folder with "
-                                               "province.json, divisions.csv and population.csv.")] = "zhejiang",
-    scale: Annotated[str, typer.Option(help="tiny (~2k persons), small (~100k), medium (~1M), large (~5M).")]
-    = "tiny",
+    province: Annotated[
+        str,
+        typer.Option(
+            help="A shipped province (zhejiang) or a folder with "
+            "province.json, divisions.csv and population.csv."
+        ),
+    ] = "zhejiang",
+    scale: Annotated[
+        str, typer.Option(help="tiny (~2k persons), small (~100k), medium (~1M), large (~5M).")
+    ] = "tiny",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical output.")] = 1,
     error_rate: Annotated[float, typer.Option(help="Share of records given an injected error.")] = 0.02,
     jobs: Annotated[int, typer.Option(help="Worker processes.")] = 2,
@@ -116,8 +134,18 @@ def synth(
     from provista.synth.generator import SynthOptions, synthesize
 
     with user_errors(), stage_progress() as report:
-        manifest = synthesize(SynthOptions(out=out_dir, province=province, scale=scale, seed=seed,
-                                           error_rate=error_rate, jobs=jobs, force=force), report)
+        manifest = synthesize(
+            SynthOptions(
+                out=out_dir,
+                province=province,
+                scale=scale,
+                seed=seed,
+                error_rate=error_rate,
+                jobs=jobs,
+                force=force,
+            ),
+            report,
+        )
     _summary(manifest, out_dir)
 
 
@@ -135,15 +163,27 @@ def demo(
     manifest_path = sources / "manifest.json"
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.exists() else None
     with user_errors():
-        if (regenerate or manifest is None or manifest["scale"]["name"] != scale
-                or manifest["seed"] != settings.demo_seed):
+        if (
+            regenerate
+            or manifest is None
+            or manifest["scale"]["name"] != scale
+            or manifest["seed"] != settings.demo_seed
+        ):
             out.print(f"Generating the {scale} synthetic province into [bold]{sources}[/] ...")
             with stage_progress() as report:
-                manifest = synthesize(SynthOptions(out=sources, scale=scale, seed=settings.demo_seed,
-                                                   jobs=settings.jobs, force=True), report)
+                manifest = synthesize(
+                    SynthOptions(
+                        out=sources, scale=scale, seed=settings.demo_seed, jobs=settings.jobs, force=True
+                    ),
+                    report,
+                )
         else:
-            out.print(f"Using the province already generated in [bold]{sources}[/] (--regenerate to redo it).")
+            out.print(
+                f"Using the province already generated in [bold]{sources}[/] (--regenerate to redo it)."
+            )
     assert manifest is not None
     _summary(manifest, sources)
-    out.print("\nNext: the ingestion pipeline (`provista build`) and the web dashboard (`provista serve`) are "
-              "being built; see the README, 'Where to go next'.")
+    out.print(
+        "\nNext: the ingestion pipeline (`provista build`) and the web dashboard (`provista serve`) are "
+        "being built; see the README, 'Where to go next'."
+    )

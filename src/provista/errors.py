@@ -26,8 +26,15 @@ class ConfigError(ProvistaError, ValueError):
 class ProvinceDataError(ProvistaError, ValueError):
     """A province folder (divisions, population) is missing or malformed."""
 
-    def __init__(self, message: str, *, file: str, row: int | None = None, field: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        row: int | None = None,
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         where = file + (f", row {row}" if row is not None else "") + (f", field '{field}'" if field else "")
         super().__init__(f"{where}: {message}", hint=hint)
         self.file, self.row, self.field = file, row, field

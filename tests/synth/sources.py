@@ -20,7 +20,8 @@ def read_rows(root: Path, entry: dict[str, Any]) -> pd.DataFrame:
     if entry["format"] == "csv":
         frame = pd.read_csv(path, encoding=entry["encoding"], dtype=str, keep_default_na=False)
         names = {zh: col for col, (zh, en) in HEADERS[table].items()} | {
-            en: col for col, (zh, en) in HEADERS[table].items()}
+            en: col for col, (zh, en) in HEADERS[table].items()
+        }
         frame = frame.rename(columns=names)
         frame["record_ref"] = [str(i + 1) for i in range(len(frame))]
         return frame
@@ -52,14 +53,23 @@ def _flatten(table: str, r: dict[str, Any]) -> dict[str, str]:
     elif table == "encounters":
         ext = {e["url"]: e for e in r.get("extension", [])}
         cost = ext.get("urn:provista:fhir:encounter-cost")
-        out |= {"admit_ts": r.get("period", {}).get("start", "")[:19].replace("T", " "),
-                "discharge_ts": r.get("period", {}).get("end", "")[:19].replace("T", " "),
-                "cost": str(cost["valueMoney"]["value"]) if cost else "",
-                "encounter_id": r["id"], "type": r["class"]["code"]}
+        out |= {
+            "admit_ts": r.get("period", {}).get("start", "")[:19].replace("T", " "),
+            "discharge_ts": r.get("period", {}).get("end", "")[:19].replace("T", " "),
+            "cost": str(cost["valueMoney"]["value"]) if cost else "",
+            "encounter_id": r["id"],
+            "type": r["class"]["code"],
+        }
     elif table == "diagnoses":
-        out |= {"icd10": r.get("code", {}).get("coding", [{}])[0].get("code", ""),
-                "encounter_id": r["encounter"]["reference"].split("/")[1]}
+        out |= {
+            "icd10": r.get("code", {}).get("coding", [{}])[0].get("code", ""),
+            "encounter_id": r["encounter"]["reference"].split("/")[1],
+        }
     elif table == "labs":
         q = r.get("valueQuantity", {})
-        out |= {"code": r["code"]["coding"][0]["code"], "value": str(q.get("value", "")), "unit": q.get("unit", "")}
+        out |= {
+            "code": r["code"]["coding"][0]["code"],
+            "value": str(q.get("value", "")),
+            "unit": q.get("unit", ""),
+        }
     return out

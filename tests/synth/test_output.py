@@ -27,8 +27,14 @@ from provista.synth.people import is_valid_id_number
 from tests.conftest import TINY_SEED
 from tests.synth.sources import fhir_resources, read_rows
 
-MODELS = {"Patient": Patient, "Encounter": Encounter, "Condition": Condition, "Observation": Observation,
-          "Procedure": Procedure, "MedicationRequest": MedicationRequest}
+MODELS = {
+    "Patient": Patient,
+    "Encounter": Encounter,
+    "Condition": Condition,
+    "Observation": Observation,
+    "Procedure": Procedure,
+    "MedicationRequest": MedicationRequest,
+}
 
 
 def _files(manifest: dict[str, Any], table: str) -> list[dict[str, Any]]:
@@ -36,8 +42,11 @@ def _files(manifest: dict[str, Any], table: str) -> list[dict[str, Any]]:
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _truth_keys(errors: pd.DataFrame, kinds: set[str], field: str | None = None) -> set[tuple[str, str]]:
@@ -54,10 +63,18 @@ def test_same_seed_gives_the_same_bytes(tiny: Path, tmp_path: Path):
     assert _digest(other)["truth/identities.csv"] != _digest(tiny)["truth/identities.csv"]
 
 
-def test_every_vendor_format_is_present_and_readable_by_standard_readers(tiny: Path, manifest: dict[str, Any]):
+def test_every_vendor_format_is_present_and_readable_by_standard_readers(
+    tiny: Path, manifest: dict[str, Any]
+):
     formats = {(f["format"], f["encoding"]) for f in manifest["files"]}
-    for wanted in [("csv", "gbk"), ("csv", "utf-8"), ("csv", "utf-8-sig"), ("xlsx", "xlsx"),
-                   ("fhir_bundle", "json"), ("fhir_ndjson", "json")]:
+    for wanted in [
+        ("csv", "gbk"),
+        ("csv", "utf-8"),
+        ("csv", "utf-8-sig"),
+        ("xlsx", "xlsx"),
+        ("fhir_bundle", "json"),
+        ("fhir_ndjson", "json"),
+    ]:
         assert wanted in formats
     for entry in manifest["files"]:
         path = tiny / entry["path"]
@@ -91,8 +108,9 @@ def test_manifest_lists_every_file_written(tiny: Path, manifest: dict[str, Any])
     assert manifest["counts"]["errors"]["total"] == len(pd.read_csv(tiny / "truth/errors.csv"))
 
 
-def test_every_id_number_is_valid_except_the_injected_ones(tiny: Path, manifest: dict[str, Any],
-                                                            truth_errors: pd.DataFrame):
+def test_every_id_number_is_valid_except_the_injected_ones(
+    tiny: Path, manifest: dict[str, Any], truth_errors: pd.DataFrame
+):
     bad_id = _truth_keys(truth_errors, {"invalid_id_checksum", "identity_old_id15"}, "id_number")
     malformed = _truth_keys(truth_errors, {"malformed_row"})
     seen_invalid, checked = set(), 0
@@ -116,8 +134,9 @@ def _normalise_icd10(code: str) -> str:
     return code
 
 
-def test_unknown_icd10_codes_are_exactly_the_injected_ones(tiny: Path, manifest: dict[str, Any],
-                                                            truth_errors: pd.DataFrame):
+def test_unknown_icd10_codes_are_exactly_the_injected_ones(
+    tiny: Path, manifest: dict[str, Any], truth_errors: pd.DataFrame
+):
     assert not any(icd.is_valid_item(c) for c in UNKNOWN_ICD10)
     injected = _truth_keys(truth_errors, {"unknown_icd10"})
     respelled = _truth_keys(truth_errors, {"code_spelling"})
@@ -136,8 +155,9 @@ def test_unknown_icd10_codes_are_exactly_the_injected_ones(tiny: Path, manifest:
     assert respelled_seen == len(respelled)
 
 
-def test_impossible_encounters_are_exactly_the_injected_ones(tiny: Path, manifest: dict[str, Any],
-                                                              truth_errors: pd.DataFrame):
+def test_impossible_encounters_are_exactly_the_injected_ones(
+    tiny: Path, manifest: dict[str, Any], truth_errors: pd.DataFrame
+):
     negative_cost = _truth_keys(truth_errors, {"impossible_value"}, "cost")
     backwards = _truth_keys(truth_errors, {"impossible_value"}, "discharge_ts")
     no_admit = _truth_keys(truth_errors, {"missing_required"}, "admit_ts")
@@ -160,8 +180,9 @@ def test_impossible_encounters_are_exactly_the_injected_ones(tiny: Path, manifes
     assert seen["no_admit"] == no_admit and no_admit
 
 
-def test_fever_of_60_degrees_is_injected_and_listed(tiny: Path, manifest: dict[str, Any],
-                                                     truth_errors: pd.DataFrame):
+def test_fever_of_60_degrees_is_injected_and_listed(
+    tiny: Path, manifest: dict[str, Any], truth_errors: pd.DataFrame
+):
     listed = _truth_keys(truth_errors, {"impossible_value"}, "value")
     hot = set()
     for entry in _files(manifest, "labs"):
@@ -172,8 +193,9 @@ def test_fever_of_60_degrees_is_injected_and_listed(tiny: Path, manifest: dict[s
     assert hot and hot <= listed
 
 
-def test_exact_duplicate_rows_are_the_injected_duplicates(tiny: Path, manifest: dict[str, Any],
-                                                          truth_errors: pd.DataFrame):
+def test_exact_duplicate_rows_are_the_injected_duplicates(
+    tiny: Path, manifest: dict[str, Any], truth_errors: pd.DataFrame
+):
     listed = _truth_keys(truth_errors, {"duplicate_record"})
     found = set()
     for entry in manifest["files"]:
@@ -202,22 +224,39 @@ def test_identities_name_every_person_record_once(tiny: Path, manifest: dict[str
     assert (per_person >= 2).sum() > 100
 
 
-def test_every_error_points_at_an_existing_record(tiny: Path, manifest: dict[str, Any], truth_errors: pd.DataFrame):
+def test_every_error_points_at_an_existing_record(
+    tiny: Path, manifest: dict[str, Any], truth_errors: pd.DataFrame
+):
     refs: dict[str, set[str]] = {}
     for entry in manifest["files"]:
         if entry["format"].startswith("fhir"):
             refs[entry["path"]] = {r["id"] for r in fhir_resources(tiny / entry["path"])}
         else:
             refs[entry["path"]] = {str(i) for i in range(1, entry["rows"] + 1)}
-    missing = [(f, r) for f, r in zip(truth_errors["source_file"], truth_errors["record_ref"], strict=True)
-               if r not in refs.get(f, set())]
+    missing = [
+        (f, r)
+        for f, r in zip(truth_errors["source_file"], truth_errors["record_ref"], strict=True)
+        if r not in refs.get(f, set())
+    ]
     assert not missing
     assert set(truth_errors["expected_action"]) == {"quarantine", "merge", "normalise"}
     kinds = set(truth_errors["error_kind"])
-    for kind in ("duplicate_record", "identity_name_typo", "identity_phone_changed", "identity_old_id15",
-                 "missing_required", "invalid_id_checksum", "impossible_value", "unknown_icd10",
-                 "unknown_region_code", "outdated_region_code", "mojibake", "malformed_row", "unit_variant",
-                 "code_spelling"):
+    for kind in (
+        "duplicate_record",
+        "identity_name_typo",
+        "identity_phone_changed",
+        "identity_old_id15",
+        "missing_required",
+        "invalid_id_checksum",
+        "impossible_value",
+        "unknown_icd10",
+        "unknown_region_code",
+        "outdated_region_code",
+        "mojibake",
+        "malformed_row",
+        "unit_variant",
+        "code_spelling",
+    ):
         assert kind in kinds
 
 
@@ -232,8 +271,12 @@ def test_outbreaks_are_in_the_truth_and_in_the_reports(tiny: Path, manifest: dic
     reports = _case_reports(tiny, manifest)
     onset = pd.to_datetime(reports["onset_date"], errors="coerce")
     for o in outbreaks.to_dict("records"):
-        inside = ((reports["address_code"] == o["county_code"]) & (reports["disease"] == o["disease"])
-                  & (onset >= pd.Timestamp(o["start_date"])) & (onset <= pd.Timestamp(o["end_date"])))
+        inside = (
+            (reports["address_code"] == o["county_code"])
+            & (reports["disease"] == o["disease"])
+            & (onset >= pd.Timestamp(o["start_date"]))
+            & (onset <= pd.Timestamp(o["end_date"]))
+        )
         # Baseline cases add to the outbreak's; a few outbreak cases may carry an injected error.
         assert inside.sum() >= 0.8 * o["extra_cases"], o
 
@@ -250,10 +293,12 @@ def test_population_share_by_city_matches_the_census(tiny: Path):
     assert (abs(share.reindex(census.index) - census) <= tolerance).all()
 
 
-@pytest.mark.parametrize(("disease", "peak_months"), [("流行性感冒", {12, 1, 2}), ("手足口病", {4, 5, 6}),
-                                                      ("登革热", {8, 9, 10})])
-def test_seasonal_peaks_match_the_configured_profiles(tiny: Path, manifest: dict[str, Any], disease: str,
-                                                      peak_months: set[int]):
+@pytest.mark.parametrize(
+    ("disease", "peak_months"), [("流行性感冒", {12, 1, 2}), ("手足口病", {4, 5, 6}), ("登革热", {8, 9, 10})]
+)
+def test_seasonal_peaks_match_the_configured_profiles(
+    tiny: Path, manifest: dict[str, Any], disease: str, peak_months: set[int]
+):
     from provista.synth.diseases import DISEASES
 
     profile = np.array(next(d.season for d in DISEASES if d.name_zh == disease))
@@ -272,8 +317,14 @@ def test_hospital_respiratory_visits_peak_in_winter(tiny: Path, manifest: dict[s
         if entry["vendor"] != "csv_utf8_en":
             continue
         dx = read_rows(tiny, entry)
-        enc = read_rows(tiny, next(f for f in manifest["files"]
-                                   if f["hospital_id"] == entry["hospital_id"] and f["table"] == "encounters"))
+        enc = read_rows(
+            tiny,
+            next(
+                f
+                for f in manifest["files"]
+                if f["hospital_id"] == entry["hospital_id"] and f["table"] == "encounters"
+            ),
+        )
         admit = dict(zip(enc["encounter_id"], enc["admit_ts"], strict=True))
         codes = dx["icd10"].isin(["J06.9", "J11.1", "J20.9", "J18.9"])
         months += [pd.Timestamp(admit[e]).month for e in dx.loc[codes, "encounter_id"] if admit.get(e)]

@@ -12,7 +12,8 @@ from provista.synth.province import load_province
 
 
 def test_check_character_matches_the_gb11643_example():
-    # The standard's worked example: 11010519491231002X. By hand: Σ digit × weight = 167; 167 mod 11 = 2 → 'X'.
+    # The standard's worked example, 11010519491231002X. By hand: Σ digit × weight = 167,
+    # 167 mod 11 = 2 → 'X'.
     digits = "11010519491231002"
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     assert sum(int(d) * w for d, w in zip(digits, weights, strict=True)) == 167

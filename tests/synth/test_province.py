@@ -30,17 +30,21 @@ def _two_county_province(folder: Path) -> Path:
     with open(PROVINCES_DIR / "zhejiang/divisions.csv", encoding="utf-8") as f:
         lines = f.read().splitlines()
     (folder / "divisions.csv").write_text(
-        "\n".join([lines[0]] + [x for x in lines[1:] if x.split(",")[0] in keep]) + "\n", encoding="utf-8")
+        "\n".join([lines[0]] + [x for x in lines[1:] if x.split(",")[0] in keep]) + "\n", encoding="utf-8"
+    )
     with open(PROVINCES_DIR / "zhejiang/population.csv", encoding="utf-8") as f:
         lines = f.read().splitlines()
     (folder / "population.csv").write_text(
-        "\n".join([lines[0]] + [x for x in lines[1:] if x.split(",")[0] in keep]) + "\n", encoding="utf-8")
+        "\n".join([lines[0]] + [x for x in lines[1:] if x.split(",")[0] in keep]) + "\n", encoding="utf-8"
+    )
     return folder
 
 
 def test_another_province_can_be_dropped_in(tmp_path: Path):
     folder = _two_county_province(tmp_path / "mini")
-    manifest = synthesize(SynthOptions(out=tmp_path / "out", province=str(folder), scale="tiny", seed=2, jobs=1))
+    manifest = synthesize(
+        SynthOptions(out=tmp_path / "out", province=str(folder), scale="tiny", seed=2, jobs=1)
+    )
     assert manifest["counts"]["persons"] == 2000
     hospitals = pd.read_csv(tmp_path / "out/registry/hospitals.csv", dtype=str)
     assert set(hospitals["county_code"]) == {"330102", "330106"}

@@ -27,10 +27,22 @@ SECONDARY_DX = ("I10", "E11.9", "E78.5", "I25.1", "K29.7")
 OUTCOMES = ("cured", "improved", "not_cured", "other")
 OUTCOME_P = (0.45, 0.48, 0.04, 0.03)
 # Large equipment: (exams a day at 三级, at 二级, at 一级/社区, minutes an exam, share positive).
-DEVICE_USE = {"CT": (110, 60, 20, 8, 0.62), "MRI": (45, 25, 10, 25, 0.68), "DR": (120, 70, 22, 4, 0.50),
-              "US": (80, 50, 22, 12, 0.58)}
-LAB_SHIFT = {("E11.9", "GLU"): 1.6, ("J18.9", "WBC"): 1.6, ("J18.9", "CRP"): 4.0, ("K35.8", "WBC"): 1.8,
-             ("K35.8", "CRP"): 5.0, ("B18.1", "ALT"): 2.2, ("N18.9", "CRE"): 2.8, ("C22.0", "ALT"): 2.0}
+DEVICE_USE = {
+    "CT": (110, 60, 20, 8, 0.62),
+    "MRI": (45, 25, 10, 25, 0.68),
+    "DR": (120, 70, 22, 4, 0.50),
+    "US": (80, 50, 22, 12, 0.58),
+}
+LAB_SHIFT = {
+    ("E11.9", "GLU"): 1.6,
+    ("J18.9", "WBC"): 1.6,
+    ("J18.9", "CRP"): 4.0,
+    ("K35.8", "WBC"): 1.8,
+    ("K35.8", "CRP"): 5.0,
+    ("B18.1", "ALT"): 2.2,
+    ("N18.9", "CRE"): 2.8,
+    ("C22.0", "ALT"): 2.0,
+}
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,9 @@ def _dx_tables() -> tuple[np.ndarray, ...]:
     k = len(DIAGNOSES)
     base = np.array([d.weight for d in DIAGNOSES])
     age = np.array([d.age for d in DIAGNOSES]).T  # band × k
-    sex = np.array([[d.sex in ("B", "M") for d in DIAGNOSES], [d.sex in ("B", "F") for d in DIAGNOSES]], float)
+    sex = np.array(
+        [[d.sex in ("B", "M") for d in DIAGNOSES], [d.sex in ("B", "F") for d in DIAGNOSES]], float
+    )
     season = np.array([catalogue.SEASONS[d.season] for d in DIAGNOSES]).T  # month × k
     w = base[None, None, None, :] * age[:, None, None, :] * sex[None, :, None, :] * season[None, None, :, :]
     cum = np.cumsum(w, axis=-1)
@@ -83,8 +97,15 @@ def _dept_map(level: str) -> np.ndarray:
     return np.array([depts.index(x) for x in out], dtype=np.int8)
 
 
-def simulate_hospital(h: Hospital, persons: Persons, visit_weight: np.ndarray, county_codes: list[str],
-                      address_prefix: list[str], window: Window, seed: int) -> dict[str, pd.DataFrame]:
+def simulate_hospital(
+    h: Hospital,
+    persons: Persons,
+    visit_weight: np.ndarray,
+    county_codes: list[str],
+    address_prefix: list[str],
+    window: Window,
+    seed: int,
+) -> dict[str, pd.DataFrame]:
     """All canonical records of hospital ``h`` over ``window``."""
     rng = np.random.default_rng([seed, 3, h.index])
     days = np.arange(window.start - WARM_UP_DAYS, window.end)
@@ -135,17 +156,25 @@ def simulate_hospital(h: Hospital, persons: Persons, visit_weight: np.ndarray, c
     op_code = np.array([d.operation for d in DIAGNOSES])[dx]
     op_level = np.array([d.op_level for d in DIAGNOSES])[dx]
     can_operate = {"三级": 4, "二级": 3}.get(h.level, 0)
-    has_op = ((etype == 2) & (op_code != "") & (op_level <= can_operate)
-              & (rng.random(n) < np.array([d.op_share for d in DIAGNOSES])[dx]))
+    has_op = (
+        (etype == 2)
+        & (op_code != "")
+        & (op_level <= can_operate)
+        & (rng.random(n) < np.array([d.op_share for d in DIAGNOSES])[dx])
+    )
     stay_days = np.where(has_op, np.maximum(stay_days, 3), stay_days)
     discharge_s = np.where(
-        etype == 2, (day + stay_days).astype(np.int64) * SECONDS_PER_DAY + rng.integers(8 * 3600, 13 * 3600, n),
-        admit_s + np.where(etype == 1, rng.integers(3600, 6 * 3600, n), rng.integers(600, 3600, n)))
+        etype == 2,
+        (day + stay_days).astype(np.int64) * SECONDS_PER_DAY + rng.integers(8 * 3600, 13 * 3600, n),
+        admit_s + np.where(etype == 1, rng.integers(3600, 6 * 3600, n), rng.integers(600, 3600, n)),
+    )
     still_in = discharge_s >= window.end * SECONDS_PER_DAY
     keep = (day >= window.start) | ((etype == 2) & (discharge_s >= window.start * SECONDS_PER_DAY))
     idx = np.flatnonzero(keep)
-    who, day, age, sex, dx, etype, admit_s, discharge_s, still_in, has_op, stay_days, month = (
-        a[idx] for a in (who, day, age, sex, dx, etype, admit_s, discharge_s, still_in, has_op, stay_days, month))
+    who, day, age, sex, dx, etype, admit_s, discharge_s, still_in, has_op, stay_days, month = (  # type: ignore[assignment]
+        a[idx]
+        for a in (who, day, age, sex, dx, etype, admit_s, discharge_s, still_in, has_op, stay_days, month)
+    )
     n = len(idx)
 
     dept_of_dx = _dept_map(h.level)
@@ -156,16 +185,24 @@ def simulate_hospital(h: Hospital, persons: Persons, visit_weight: np.ndarray, c
     surgical = np.array([c in catalogue.SURGICAL_DEPARTMENTS for c in dept_codes])
     has = set(catalogue.LEVEL_DEPARTMENTS[h.level])
     fallback_sur = dept_codes.index("SUR" if "SUR" in has else "MED")
-    dept = np.where((etype == 2) & ~ward[dept], np.where(surgical[dept], fallback_sur, dept_codes.index("MED")), dept)
+    dept = np.where(
+        (etype == 2) & ~ward[dept], np.where(surgical[dept], fallback_sur, dept_codes.index("MED")), dept
+    )
 
     died = (etype == 2) & ~still_in & (rng.random(n) < p_death[dx] * np.where(age >= 65, 2, 1))
-    outcome = np.where(etype == 2, np.array(OUTCOMES)[rng.choice(4, size=n, p=OUTCOME_P)], None)
-    outcome = np.where(died, "died", outcome)
-    outcome = np.where(still_in, None, outcome)
+    outcome = np.full(n, None, dtype=object)
+    discharged = (etype == 2) & ~still_in
+    outcome[discharged] = np.array(OUTCOMES, dtype=object)[rng.choice(4, size=n, p=OUTCOME_P)][discharged]
+    outcome[died] = "died"
     cost = np.where(
-        etype == 0, rng.lognormal(np.log(220), 0.7, n),
-        np.where(etype == 1, rng.lognormal(np.log(650), 0.6, n),
-                 np.maximum(stay_days, 1) * rng.lognormal(np.log(1300), 0.35, n) * (1 + has_op * op_level_of(dx))))
+        etype == 0,
+        rng.lognormal(np.log(220), 0.7, n),
+        np.where(
+            etype == 1,
+            rng.lognormal(np.log(650), 0.6, n),
+            np.maximum(stay_days, 1) * rng.lognormal(np.log(1300), 0.35, n) * (1 + has_op * op_level_of(dx)),
+        ),
+    )
     cost = np.round(cost * LEVEL_COST[h.level], 2)
 
     # Patients: one record per person seen here, numbered by first visit.
@@ -177,28 +214,45 @@ def simulate_hospital(h: Hospital, persons: Persons, visit_weight: np.ndarray, c
     enc_patient = patient_ids[np.array([mrn_of[p] for p in who.tolist()], dtype=np.int64)]
     encounter_ids = np.array([f"E{hid:04d}{i + 1:08d}" for i in range(n)])
     ts = _to_ts
-    encounters = pd.DataFrame({
-        "encounter_id": encounter_ids,
-        "patient_id": enc_patient,
-        "type": np.array(["outpatient", "emergency", "inpatient"])[etype],
-        "department": np.array(dept_codes)[dept],
-        "admit_ts": ts(admit_s),
-        "discharge_ts": ts(np.where(still_in, -1, discharge_s)),
-        "outcome": outcome,
-        "cost": cost,
-    })
+    encounters = pd.DataFrame(
+        {
+            "encounter_id": encounter_ids,
+            "patient_id": enc_patient,
+            "type": np.array(["outpatient", "emergency", "inpatient"])[etype],
+            "department": np.array(dept_codes)[dept],
+            "admit_ts": ts(admit_s),
+            "discharge_ts": ts(np.where(still_in, -1, discharge_s)),
+            "outcome": outcome,
+            "cost": cost,
+        }
+    )
     patients = _patients(persons, people, patient_ids, county_codes, address_prefix, rng)
 
     diagnoses = _diagnoses(hid, encounter_ids, dx, age, rng)
     operations, n_rooms = _operations(hid, encounter_ids, dx, day, has_op, rng)
     labs = _labs(hid, encounter_ids, dx, etype, admit_s, rng)
     prescriptions = _prescriptions(hid, encounter_ids, dx, etype, admit_s, rng)
-    census = _bed_census(dept[etype == 2], admit_s[etype == 2], discharge_s[etype == 2],
-                         still_in[etype == 2], window, rng, h.level)
+    census = _bed_census(
+        dept[etype == 2],
+        admit_s[etype == 2],
+        discharge_s[etype == 2],
+        still_in[etype == 2],
+        window,
+        rng,
+        h.level,
+    )
     equipment = _equipment_use(h, window, rng)
-    return {"patients": patients, "encounters": encounters, "diagnoses": diagnoses, "operations": operations,
-            "labs": labs, "prescriptions": prescriptions, "bed_census": census, "equipment_use": equipment,
-            "_operating_rooms": pd.DataFrame({"n": [n_rooms]})}
+    return {
+        "patients": patients,
+        "encounters": encounters,
+        "diagnoses": diagnoses,
+        "operations": operations,
+        "labs": labs,
+        "prescriptions": prescriptions,
+        "bed_census": census,
+        "equipment_use": equipment,
+        "_operating_rooms": pd.DataFrame({"n": [n_rooms]}),
+    }
 
 
 def op_level_of(dx: np.ndarray) -> np.ndarray:
@@ -212,30 +266,45 @@ def _to_ts(seconds: np.ndarray) -> np.ndarray:
     return out
 
 
-def _patients(persons: Persons, people: np.ndarray, patient_ids: np.ndarray, county_codes: list[str],
-              address_prefix: list[str], rng: np.random.Generator) -> pd.DataFrame:
+def _patients(
+    persons: Persons,
+    people: np.ndarray,
+    patient_ids: np.ndarray,
+    county_codes: list[str],
+    address_prefix: list[str],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     from provista.synth.people import render_id_numbers, render_names
 
     ages = persons.age_on(np.datetime64("2025-01-01"), people)
     ids = np.array(render_id_numbers(persons, people, county_codes), dtype=object)
     ids[(ages < 6) & (rng.random(len(people)) < 0.4)] = None  # young children often registered without one
-    return pd.DataFrame({
-        "patient_id": patient_ids,
-        "name": render_names(persons, people),
-        "sex": np.where(persons.sex[people] == 0, "M", "F"),
-        "birth_date": (EPOCH + persons.birth[people].astype("timedelta64[D]")).astype("datetime64[s]"),
-        "id_number": ids,
-        "phone": persons.phone[people].astype(str),
-        "address": [f"{address_prefix[c]}{catalogue.ROADS[r]}{hn}号" for c, r, hn in
-                    zip(persons.county[people].tolist(), persons.road[people].tolist(),
-                        persons.house[people].tolist(), strict=True)],
-        "county_code": np.array(county_codes)[persons.county[people]],
-        "_person": people,
-    })
+    return pd.DataFrame(
+        {
+            "patient_id": patient_ids,
+            "name": render_names(persons, people),
+            "sex": np.where(persons.sex[people] == 0, "M", "F"),
+            "birth_date": (EPOCH + persons.birth[people].astype("timedelta64[D]")).astype("datetime64[s]"),
+            "id_number": ids,
+            "phone": persons.phone[people].astype(str),
+            "address": [
+                f"{address_prefix[c]}{catalogue.ROADS[r]}{hn}号"
+                for c, r, hn in zip(
+                    persons.county[people].tolist(),
+                    persons.road[people].tolist(),
+                    persons.house[people].tolist(),
+                    strict=True,
+                )
+            ],
+            "county_code": np.array(county_codes)[persons.county[people]],
+            "_person": people,
+        }
+    )
 
 
-def _diagnoses(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, age: np.ndarray,
-               rng: np.random.Generator) -> pd.DataFrame:
+def _diagnoses(
+    hid: int, encounter_ids: np.ndarray, dx: np.ndarray, age: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
     codes = np.array([d.icd10 for d in DIAGNOSES])
     second = (age >= 45) & (rng.random(len(dx)) < 0.35)
     extra = np.array(SECONDARY_DX)[rng.integers(0, len(SECONDARY_DX), len(dx))]
@@ -244,12 +313,24 @@ def _diagnoses(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, age: np.ndar
     code = np.concatenate([codes[dx], extra[second]])
     primary = np.concatenate([np.ones(len(dx), bool), np.zeros(second.sum(), bool)])
     order = np.lexsort((~primary, enc))
-    return pd.DataFrame({"diagnosis_id": [f"D{hid:04d}{i + 1:08d}" for i in range(len(enc))],
-                         "encounter_id": enc[order], "icd10": code[order], "is_primary": primary[order]})
+    return pd.DataFrame(
+        {
+            "diagnosis_id": [f"D{hid:04d}{i + 1:08d}" for i in range(len(enc))],
+            "encounter_id": enc[order],
+            "icd10": code[order],
+            "is_primary": primary[order],
+        }
+    )
 
 
-def _operations(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, day: np.ndarray, has_op: np.ndarray,
-                rng: np.random.Generator) -> tuple[pd.DataFrame, int]:
+def _operations(
+    hid: int,
+    encounter_ids: np.ndarray,
+    dx: np.ndarray,
+    day: np.ndarray,
+    has_op: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, int]:
     """Operations on the day after admission, packed into rooms from 08:00 with turnover between cases."""
     sel = np.flatnonzero(has_op)
     codes = np.array([d.operation for d in DIAGNOSES])[dx[sel]]
@@ -260,8 +341,15 @@ def _operations(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, day: np.nda
     n_days = max(1, int(np.ptp(op_day)) + 1) if len(sel) else 1
     rooms = max(1, int(np.ceil(minutes.sum() / n_days / (480 * 0.7)))) if len(sel) else 1
     order = np.lexsort((rng.random(len(sel)), op_day))
-    frame = pd.DataFrame({"op_day": op_day[order], "minutes": minutes[order], "sel": sel[order],
-                          "code": codes[order], "level": levels[order]})
+    frame = pd.DataFrame(
+        {
+            "op_day": op_day[order],
+            "minutes": minutes[order],
+            "sel": sel[order],
+            "code": codes[order],
+            "level": levels[order],
+        }
+    )
     frame["room"] = frame.groupby("op_day").cumcount() % rooms
     frame["busy"] = frame["minutes"] + 25
     frame["offset"] = frame.groupby(["op_day", "room"])["busy"].cumsum() - frame["busy"]
@@ -269,20 +357,29 @@ def _operations(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, day: np.nda
     end = start + frame["minutes"].to_numpy() * 60
     frame = frame.sort_values("sel", kind="stable")
     start, end = start[frame.index.to_numpy()], end[frame.index.to_numpy()]
-    out = pd.DataFrame({
-        "operation_id": [f"O{hid:04d}{i + 1:07d}" for i in range(len(frame))],
-        "encounter_id": encounter_ids[frame["sel"].to_numpy()],
-        "code": frame["code"].to_numpy(),
-        "name": [catalogue.OPERATIONS[c][0] for c in frame["code"]],
-        "or_room": [f"OR{r + 1:02d}" for r in frame["room"]],
-        "start_ts": _to_ts(start), "end_ts": _to_ts(end),
-        "level": frame["level"].to_numpy(np.int8),
-    })
+    out = pd.DataFrame(
+        {
+            "operation_id": [f"O{hid:04d}{i + 1:07d}" for i in range(len(frame))],
+            "encounter_id": encounter_ids[frame["sel"].to_numpy()],
+            "code": frame["code"].to_numpy(),
+            "name": [catalogue.OPERATIONS[c][0] for c in frame["code"]],
+            "or_room": [f"OR{r + 1:02d}" for r in frame["room"]],
+            "start_ts": _to_ts(start),
+            "end_ts": _to_ts(end),
+            "level": frame["level"].to_numpy(np.int8),
+        }
+    )
     return out, rooms
 
 
-def _labs(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, etype: np.ndarray, admit_s: np.ndarray,
-          rng: np.random.Generator) -> pd.DataFrame:
+def _labs(
+    hid: int,
+    encounter_ids: np.ndarray,
+    dx: np.ndarray,
+    etype: np.ndarray,
+    admit_s: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     enc_parts, key_parts = [], []
     for k, d in enumerate(DIAGNOSES):
         rows = np.flatnonzero(dx == k)
@@ -301,24 +398,32 @@ def _labs(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, etype: np.ndarray
     for key in np.unique(keys):
         sel = keys == key
         lab_name, _, icd = key.partition("|")
-        lab = LABS[lab_name]
+        spec = LABS[lab_name]
         shift = LAB_SHIFT.get((icd, lab_name), 1.0)
-        draw = rng.normal(lab.mean * shift, lab.sd * shift ** 0.5, sel.sum())
-        value[sel] = np.round(np.maximum(lab.low, draw), lab.decimals)
-    return pd.DataFrame({
-        "lab_id": [f"L{hid:04d}{i + 1:08d}" for i in range(len(rows))],
-        "encounter_id": encounter_ids[rows],
-        "code": [LABS[k].loinc for k in lab_key],
-        "name": [LABS[k].name_zh for k in lab_key],
-        "value": value,
-        "unit": [LABS[k].unit for k in lab_key],
-        "ts": _to_ts(admit_s[rows] + rng.integers(1800, 4 * 3600, len(rows))),
-        "_lab": lab_key,
-    })
+        draw = rng.normal(spec.mean * shift, spec.sd * shift**0.5, sel.sum())
+        value[sel] = np.round(np.maximum(spec.low, draw), spec.decimals)
+    return pd.DataFrame(
+        {
+            "lab_id": [f"L{hid:04d}{i + 1:08d}" for i in range(len(rows))],
+            "encounter_id": encounter_ids[rows],
+            "code": [LABS[k].loinc for k in lab_key],
+            "name": [LABS[k].name_zh for k in lab_key],
+            "value": value,
+            "unit": [LABS[k].unit for k in lab_key],
+            "ts": _to_ts(admit_s[rows] + rng.integers(1800, 4 * 3600, len(rows))),
+            "_lab": lab_key,
+        }
+    )
 
 
-def _prescriptions(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, etype: np.ndarray,
-                   admit_s: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+def _prescriptions(
+    hid: int,
+    encounter_ids: np.ndarray,
+    dx: np.ndarray,
+    etype: np.ndarray,
+    admit_s: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
     enc_parts, drug_parts = [], []
     for k, d in enumerate(DIAGNOSES):
         rows = np.flatnonzero(dx == k)
@@ -332,21 +437,30 @@ def _prescriptions(hid: int, encounter_ids: np.ndarray, dx: np.ndarray, etype: n
     rows, drugs = rows[order], drugs[order]
     chronic = np.isin(np.array([d.icd10 for d in DIAGNOSES])[dx[rows]], list(CHRONIC))
     catalog = catalogue.DRUGS
-    return pd.DataFrame({
-        "prescription_id": [f"R{hid:04d}{i + 1:08d}" for i in range(len(rows))],
-        "encounter_id": encounter_ids[rows],
-        "drug_code": [catalog[d].code for d in drugs],
-        "atc": [catalog[d].atc for d in drugs],
-        "drug_name": [catalog[d].name_zh for d in drugs],
-        "dose": [catalog[d].dose for d in drugs],
-        "unit": [catalog[d].unit for d in drugs],
-        "days": np.where(chronic, 30, rng.integers(3, 8, len(rows))).astype(np.int16),
-        "ts": _to_ts(admit_s[rows] + rng.integers(600, 3600, len(rows))),
-    })
+    return pd.DataFrame(
+        {
+            "prescription_id": [f"R{hid:04d}{i + 1:08d}" for i in range(len(rows))],
+            "encounter_id": encounter_ids[rows],
+            "drug_code": [catalog[d].code for d in drugs],
+            "atc": [catalog[d].atc for d in drugs],
+            "drug_name": [catalog[d].name_zh for d in drugs],
+            "dose": [catalog[d].dose for d in drugs],
+            "unit": [catalog[d].unit for d in drugs],
+            "days": np.where(chronic, 30, rng.integers(3, 8, len(rows))).astype(np.int16),
+            "ts": _to_ts(admit_s[rows] + rng.integers(600, 3600, len(rows))),
+        }
+    )
 
 
-def _bed_census(dept: np.ndarray, admit_s: np.ndarray, discharge_s: np.ndarray, still_in: np.ndarray,
-                window: Window, rng: np.random.Generator, level: str) -> pd.DataFrame:
+def _bed_census(
+    dept: np.ndarray,
+    admit_s: np.ndarray,
+    discharge_s: np.ndarray,
+    still_in: np.ndarray,
+    window: Window,
+    rng: np.random.Generator,
+    level: str,
+) -> pd.DataFrame:
     """Midnight census: patients admitted before and not discharged by 24:00 of each day, per department.
 
     Open beds are sized from the department's mean census and a target occupancy, so occupancy is
@@ -364,12 +478,14 @@ def _bed_census(dept: np.ndarray, admit_s: np.ndarray, discharge_s: np.ndarray, 
     occupied = np.cumsum(diff, axis=1)[:, :n_days]
     beds = np.maximum(1, np.round(occupied.mean(axis=1) / target)).astype(np.int64)
     dept_codes = np.array(list(catalogue.DEPARTMENTS))
-    return pd.DataFrame({
-        "date": np.tile(_dates(window.days), len(wards)),
-        "department": np.repeat(dept_codes[wards.astype(np.int64)], n_days),
-        "occupied_beds": occupied.ravel(),
-        "open_beds": np.repeat(beds, n_days),
-    })
+    return pd.DataFrame(
+        {
+            "date": np.tile(_dates(window.days), len(wards)),
+            "department": np.repeat(dept_codes[wards.astype(np.int64)], n_days),
+            "occupied_beds": occupied.ravel(),
+            "open_beds": np.repeat(beds, n_days),
+        }
+    )
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
@@ -386,15 +502,24 @@ def _equipment_use(h: Hospital, window: Window, rng: np.random.Generator) -> pd.
     for i, (device_type, k) in enumerate(devices):
         per_day_3, per_day_2, per_day_1, minutes[i], positive[i] = DEVICE_USE[device_type]
         rate[i] = {"三级": per_day_3, "二级": per_day_2}.get(h.level, per_day_1) * (1.0 if k == 0 else 0.8)
-        hours[i] = 24.0 if (device_type in ("CT", "DR") and h.level == "三级") else (
-            16.0 if device_type == "MRI" and h.level == "三级" else 12.0 if device_type != "US" else 10.0)
+        hours[i] = (
+            24.0
+            if (device_type in ("CT", "DR") and h.level == "三级")
+            else (
+                16.0 if device_type == "MRI" and h.level == "三级" else 12.0 if device_type != "US" else 10.0
+            )
+        )
     available = np.where(rng.random((n, m)) < 0.01, hours[:, None] / 2, hours[:, None])  # maintenance days
     exams = rng.poisson(rate[:, None] * weekday[None, :] * available / hours[:, None])
     used = np.minimum(available, np.round(exams * minutes[:, None] / 60 * rng.uniform(0.9, 1.2, (n, m)), 1))
-    return pd.DataFrame({
-        "device_id": np.repeat([f"{h.hospital_id}-{t}{k + 1:02d}" for t, k in devices], m),
-        "device_type": np.repeat([t for t, _ in devices], m),
-        "date": np.tile(_dates(days), n),
-        "hours_used": used.ravel(), "hours_available": available.ravel(), "exams": exams.ravel(),
-        "positives": rng.binomial(exams, positive[:, None]).ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "device_id": np.repeat([f"{h.hospital_id}-{t}{k + 1:02d}" for t, k in devices], m),
+            "device_type": np.repeat([t for t, _ in devices], m),
+            "date": np.tile(_dates(days), n),
+            "hours_used": used.ravel(),
+            "hours_available": available.ravel(),
+            "exams": exams.ravel(),
+            "positives": rng.binomial(exams, positive[:, None]).ravel(),
+        }
+    )

@@ -35,7 +35,9 @@ def holidays(first_day: int, last_day: int) -> frozenset[int]:
     out: set[int] = set()
     for year in range(day_to_date(first_day).year, day_to_date(last_day).year + 1):
         try:
-            found = chinese_calendar.get_holidays(dt.date(year, 1, 1), dt.date(year, 12, 31), include_weekends=False)
+            found = chinese_calendar.get_holidays(
+                dt.date(year, 1, 1), dt.date(year, 12, 31), include_weekends=False
+            )
         except NotImplementedError:
             continue  # the calendar does not know this year: weekends only
         out.update((d - dt.date(1970, 1, 1)).days for d in found)

@@ -59,15 +59,21 @@ def expected_daily(province: Province, days: np.ndarray, fraction: float, seed: 
         # Age structure: counties with more children have more hand-foot-mouth disease, and so on.
         age_mix = (band_pop.sum(axis=1) * np.asarray(d.age)).sum(axis=1) / band_pop.sum(axis=(1, 2))
         age_mix /= (age_mix * pop).sum() / pop.sum()
-        year_effect = dict(zip(np.unique(years), rng.lognormal(0, 0.25 if d.outbreak_prone else 0.08,
-                                                                len(np.unique(years))), strict=True))
+        year_effect = dict(
+            zip(
+                np.unique(years),
+                rng.lognormal(0, 0.25 if d.outbreak_prone else 0.08, len(np.unique(years))),
+                strict=True,
+            )
+        )
         per_day = d.rate / 100_000 / 365.25 * season[month] * np.array([year_effect[y] for y in years])
         out[k] = per_day[:, None] * (pop * county_effect * age_mix)[None, :]
     return out
 
 
-def choose_outbreaks(province: Province, expected: np.ndarray, days: np.ndarray, n: int,
-                     seed: int) -> list[Outbreak]:
+def choose_outbreaks(
+    province: Province, expected: np.ndarray, days: np.ndarray, n: int, seed: int
+) -> list[Outbreak]:
     """Outbreaks of outbreak-prone diseases in the last two years, weighted by county population."""
     rng = np.random.default_rng([seed, 6])
     prone = [k for k, d in enumerate(DISEASES) if d.outbreak_prone]
@@ -81,16 +87,19 @@ def choose_outbreaks(province: Province, expected: np.ndarray, days: np.ndarray,
         county = int(rng.choice(len(pop), p=pop / pop.sum()))
         start = int(rng.integers(first, last))
         length = int(rng.integers(7, 36))
-        if any(o.county == county and o.disease == k and o.start - 60 < days[start] < o.end + 60 for o in chosen):
+        if any(
+            o.county == county and o.disease == k and o.start - 60 < days[start] < o.end + 60 for o in chosen
+        ):
             continue
-        base = float(expected[k, start:start + length, county].sum())
+        base = float(expected[k, start : start + length, county].sum())
         extra = max(OUTBREAK_MIN_EXTRA, round(rng.uniform(0.8, 2.0) * base))
         chosen.append(Outbreak(county, k, int(days[start]), int(days[start + length - 1]), extra))
     return chosen
 
 
-def draw_onsets(expected: np.ndarray, days: np.ndarray, outbreaks: list[Outbreak],
-                seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def draw_onsets(
+    expected: np.ndarray, days: np.ndarray, outbreaks: list[Outbreak], seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Onset cases as (disease, day, county, outbreak index or -1) rows: Poisson with weekly gamma noise,
     plus outbreak cases."""
     rng = np.random.default_rng([seed, 7])
@@ -101,13 +110,25 @@ def draw_onsets(expected: np.ndarray, days: np.ndarray, outbreaks: list[Outbreak
         counts = rng.poisson(expected[k] * np.repeat(noise, 7, axis=0)[: len(days)])
         day_idx, county = np.nonzero(counts)
         reps = counts[day_idx, county]
-        parts.append((np.full(reps.sum(), k), np.repeat(days[day_idx], reps), np.repeat(county, reps),
-                      np.full(reps.sum(), -1)))
+        parts.append(
+            (
+                np.full(reps.sum(), k),
+                np.repeat(days[day_idx], reps),
+                np.repeat(county, reps),
+                np.full(reps.sum(), -1),
+            )
+        )
     for j, o in enumerate(outbreaks):
         length = o.end - o.start + 1
         offset = np.floor(rng.triangular(0, length * 0.4, length, o.extra_cases)).astype(np.int64)
-        parts.append((np.full(o.extra_cases, o.disease), o.start + np.minimum(offset, length - 1),
-                      np.full(o.extra_cases, o.county), np.full(o.extra_cases, j)))
+        parts.append(
+            (
+                np.full(o.extra_cases, o.disease),
+                o.start + np.minimum(offset, length - 1),
+                np.full(o.extra_cases, o.county),
+                np.full(o.extra_cases, j),
+            )
+        )
     disease = np.concatenate([p[0] for p in parts]).astype(np.int16)
     day = np.concatenate([p[1] for p in parts]).astype(np.int64)
     county = np.concatenate([p[2] for p in parts]).astype(np.int16)
@@ -115,8 +136,16 @@ def draw_onsets(expected: np.ndarray, days: np.ndarray, outbreaks: list[Outbreak
     return disease, day, county, outbreak
 
 
-def build_case_reports(province: Province, hospitals: list[Hospital], disease: np.ndarray, onset: np.ndarray,
-                       county: np.ndarray, outbreak: np.ndarray, window_end: int, seed: int) -> pd.DataFrame:
+def build_case_reports(
+    province: Province,
+    hospitals: list[Hospital],
+    disease: np.ndarray,
+    onset: np.ndarray,
+    county: np.ndarray,
+    outbreak: np.ndarray,
+    window_end: int,
+    seed: int,
+) -> pd.DataFrame:
     """One record per case, as the reporting system exports it (canonical values, typed dates)."""
     rng = np.random.default_rng([seed, 8])
     n = len(disease)
@@ -140,51 +169,66 @@ def build_case_reports(province: Province, hospitals: list[Hospital], disease: n
     given_len = np.array([len(g) for g in names_given])
     surname_p = np.array([p for _, p in catalogue.SURNAMES])
     persons = Persons(
-        county=county, sex=sex, birth=birth,
+        county=county,
+        sex=sex,
+        birth=birth,
         surname=rng.choice(len(catalogue.SURNAMES), size=n, p=surname_p / surname_p.sum()).astype(np.int16),
         given1=rng.integers(0, given_len[sex]).astype(np.int16),
         given2=np.where(rng.random(n) < 0.82, rng.integers(0, given_len[sex]), -1).astype(np.int16),
         seq=_unique_sequences(county, birth, sex, rng),
-        phone=(np.array(catalogue.PHONE_PREFIXES)[rng.integers(0, len(catalogue.PHONE_PREFIXES), n)]
-               * 100_000_000 + rng.integers(0, 100_000_000, n)),
+        phone=(
+            np.array(catalogue.PHONE_PREFIXES)[rng.integers(0, len(catalogue.PHONE_PREFIXES), n)]
+            * 100_000_000
+            + rng.integers(0, 100_000_000, n)
+        ),
         road=rng.integers(0, len(catalogue.ROADS), n).astype(np.int16),
-        house=rng.integers(1, 400, n).astype(np.int16), county_start=np.zeros(1, np.int64))
+        house=rng.integers(1, 400, n).astype(np.int16),
+        county_start=np.zeros(1, np.int64),
+    )
     rows = np.arange(n)
     codes = [c.code for c in province.counties]
     mean_delay = np.array([d.onset_to_diagnosis_days for d in DISEASES])[disease]
-    diagnosis_s = ((onset + np.floor(rng.gamma(1.5, mean_delay / 1.5))).astype(np.int64) * SECONDS_PER_DAY
-                   + rng.integers(8 * 3600, 20 * 3600, n))
+    diagnosis_s = (onset + np.floor(rng.gamma(1.5, mean_delay / 1.5))).astype(
+        np.int64
+    ) * SECONDS_PER_DAY + rng.integers(8 * 3600, 20 * 3600, n)
     deadline_h = np.array([REPORT_DEADLINE_HOURS[d.klass] for d in DISEASES])[disease]
-    delay_h = np.where(rng.random(n) < 0.03, rng.uniform(1.0, 4.0, n) * deadline_h,
-                       rng.uniform(0.05, 0.9, n) * deadline_h)
+    delay_h = np.where(
+        rng.random(n) < 0.03, rng.uniform(1.0, 4.0, n) * deadline_h, rng.uniform(0.05, 0.9, n) * deadline_h
+    )
     report_s = diagnosis_s + (delay_h * 3600).astype(np.int64)
     units = _reporting_units(province, hospitals, county, rng)
     occupation = _occupations(ages, rng)
     klass = np.array([c for c, _ in CASE_CLASSES])
     class_p = np.array([p for _, p in CASE_CLASSES])
-    frame = pd.DataFrame({
-        "name": render_names(persons, rows),
-        "id_number": render_id_numbers(persons, rows, codes),
-        "sex": np.where(sex == 0, "M", "F"),
-        "birth_date": (EPOCH + birth.astype("timedelta64[D]")).astype("datetime64[s]"),
-        "age": ages,
-        "phone": persons.phone.astype(str),
-        "occupation": occupation,
-        "address_code": np.array(codes)[county],
-        "address": [f"{province.name_zh}{province.cities[province.counties[c].city_code][0]}"
-                    f"{province.counties[c].name_zh}{catalogue.ROADS[r]}{h}号"
-                    for c, r, h in zip(county.tolist(), persons.road.tolist(), persons.house.tolist(), strict=True)],
-        "case_class": klass[rng.choice(len(klass), size=n, p=class_p)],
-        "disease": np.array([d.name_zh for d in DISEASES])[disease],
-        "onset_date": (EPOCH + onset.astype("timedelta64[D]")).astype("datetime64[s]"),
-        "diagnosis_ts": diagnosis_s.astype("datetime64[s]"),
-        "report_ts": report_s.astype("datetime64[s]"),
-        "reporting_unit": [hospitals[u].name_zh for u in units],
-        "reporting_unit_id": [hospitals[u].hospital_id for u in units],
-        "_disease": disease,
-        "_county": county,
-        "_outbreak": outbreak,
-    })
+    frame = pd.DataFrame(
+        {
+            "name": render_names(persons, rows),
+            "id_number": render_id_numbers(persons, rows, codes),
+            "sex": np.where(sex == 0, "M", "F"),
+            "birth_date": (EPOCH + birth.astype("timedelta64[D]")).astype("datetime64[s]"),
+            "age": ages,
+            "phone": persons.phone.astype(str),
+            "occupation": occupation,
+            "address_code": np.array(codes)[county],
+            "address": [
+                f"{province.name_zh}{province.cities[province.counties[c].city_code][0]}"
+                f"{province.counties[c].name_zh}{catalogue.ROADS[r]}{h}号"
+                for c, r, h in zip(
+                    county.tolist(), persons.road.tolist(), persons.house.tolist(), strict=True
+                )
+            ],
+            "case_class": klass[rng.choice(len(klass), size=n, p=class_p)],
+            "disease": np.array([d.name_zh for d in DISEASES])[disease],
+            "onset_date": (EPOCH + onset.astype("timedelta64[D]")).astype("datetime64[s]"),
+            "diagnosis_ts": diagnosis_s.astype("datetime64[s]"),
+            "report_ts": report_s.astype("datetime64[s]"),
+            "reporting_unit": [hospitals[u].name_zh for u in units],
+            "reporting_unit_id": [hospitals[u].hospital_id for u in units],
+            "_disease": disease,
+            "_county": county,
+            "_outbreak": outbreak,
+        }
+    )
     frame = frame[report_s < window_end * SECONDS_PER_DAY]
     frame = frame.iloc[np.argsort(frame["report_ts"].to_numpy(), kind="stable")].reset_index(drop=True)
     year = frame["report_ts"].dt.year.to_numpy()
@@ -193,8 +237,9 @@ def build_case_reports(province: Province, hospitals: list[Hospital], disease: n
     return frame
 
 
-def _reporting_units(province: Province, hospitals: list[Hospital], county: np.ndarray,
-                     rng: np.random.Generator) -> np.ndarray:
+def _reporting_units(
+    province: Province, hospitals: list[Hospital], county: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """The hospital that reports a case: the county's secondary hospital, or a tertiary one in its city."""
     local = {h.county: i for i, h in reversed(list(enumerate(hospitals))) if h.level == "二级"}
     city: dict[str, list[int]] = {}
@@ -203,10 +248,10 @@ def _reporting_units(province: Province, hospitals: list[Hospital], county: np.n
             city.setdefault(province.counties[h.county].city_code, []).append(i)
     out = np.array([local[int(c)] for c in county.tolist()])
     to_city = rng.random(len(county)) < 0.35
-    for i in np.flatnonzero(to_city):
-        options = city.get(province.counties[int(county[i])].city_code)
+    for row in np.flatnonzero(to_city):
+        options = city.get(province.counties[int(county[row])].city_code)
         if options:
-            out[i] = options[int(rng.integers(len(options)))]
+            out[row] = options[int(rng.integers(len(options)))]
     return out
 
 
@@ -216,7 +261,9 @@ def _occupations(ages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     old = np.array(["离退休人员", "农民", "家务及待业"])
     out = adult[rng.choice(len(adult), size=len(ages), p=adult_p)].astype(object)
     out[ages < 3] = "散居儿童"
-    out[(ages >= 3) & (ages < 6)] = np.where(rng.random(((ages >= 3) & (ages < 6)).sum()) < 0.8, "幼托儿童", "散居儿童")
+    out[(ages >= 3) & (ages < 6)] = np.where(
+        rng.random(((ages >= 3) & (ages < 6)).sum()) < 0.8, "幼托儿童", "散居儿童"
+    )
     out[(ages >= 6) & (ages < 19)] = "学生"
     out[ages >= 60] = old[rng.choice(3, size=(ages >= 60).sum(), p=[0.5, 0.35, 0.15])]
     return out
@@ -225,11 +272,13 @@ def _occupations(ages: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def outbreak_frame(province: Province, outbreaks: list[Outbreak]) -> pd.DataFrame:
     """``truth/outbreaks.csv``: county_code, disease, start_date, end_date, extra_cases (+ disease_key)."""
     rows = sorted(outbreaks, key=lambda o: (o.start, province.counties[o.county].code, o.disease))
-    return pd.DataFrame({
-        "county_code": [province.counties[o.county].code for o in rows],
-        "disease": [DISEASES[o.disease].name_zh for o in rows],
-        "start_date": [str(EPOCH + np.timedelta64(o.start, "D")) for o in rows],
-        "end_date": [str(EPOCH + np.timedelta64(o.end, "D")) for o in rows],
-        "extra_cases": [o.extra_cases for o in rows],
-        "disease_key": [DISEASES[o.disease].key for o in rows],
-    })
+    return pd.DataFrame(
+        {
+            "county_code": [province.counties[o.county].code for o in rows],
+            "disease": [DISEASES[o.disease].name_zh for o in rows],
+            "start_date": [str(EPOCH + np.timedelta64(o.start, "D")) for o in rows],
+            "end_date": [str(EPOCH + np.timedelta64(o.end, "D")) for o in rows],
+            "extra_cases": [o.extra_cases for o in rows],
+            "disease_key": [DISEASES[o.disease].key for o in rows],
+        }
+    )

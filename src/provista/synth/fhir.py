@@ -16,8 +16,6 @@ import numpy as np
 import orjson
 import pandas as pd
 
-
-
 RESIDENT_ID_SYSTEM = "urn:provista:resident-id"
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 ICD9CM3_SYSTEM = "urn:oid:2.16.840.1.113883.6.104"
@@ -27,8 +25,14 @@ ATC_SYSTEM = "http://www.whocc.no/atc"
 EXT_COST = "urn:provista:fhir:encounter-cost"
 EXT_PRIMARY = "urn:provista:fhir:primary-diagnosis"
 EXT_SURGERY_LEVEL = "urn:provista:fhir:surgery-level"
-RESOURCE_TYPES = {"patients": "Patient", "encounters": "Encounter", "diagnoses": "Condition",
-                  "operations": "Procedure", "labs": "Observation", "prescriptions": "MedicationRequest"}
+RESOURCE_TYPES = {
+    "patients": "Patient",
+    "encounters": "Encounter",
+    "diagnoses": "Condition",
+    "operations": "Procedure",
+    "labs": "Observation",
+    "prescriptions": "MedicationRequest",
+}
 BUNDLE_SIZE = 10_000
 ACT_CODE = {"outpatient": "AMB", "emergency": "EMER", "inpatient": "IMP"}
 Record = dict[str, Any]
@@ -47,7 +51,9 @@ def _date(value: Any) -> str | None:
 
 
 def _present(value: Any) -> bool:
-    return not (value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value)))
+    return not (
+        value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+    )
 
 
 def _drop_none(d: Record) -> Record:
@@ -62,92 +68,159 @@ def patient(r: Record, hospital_id: str) -> Record:
     identifiers = [{"system": f"urn:provista:mrn:{hospital_id}", "value": r["patient_id"]}]
     if _present(r["id_number"]):
         identifiers.insert(0, {"system": RESIDENT_ID_SYSTEM, "value": r["id_number"]})
-    return _drop_none({
-        "resourceType": "Patient", "id": r["patient_id"], "identifier": identifiers,
-        "name": [{"text": r["name"]}] if _present(r["name"]) else None,
-        "gender": {"M": "male", "F": "female"}.get(r["sex"]) if _present(r["sex"]) else None,
-        "birthDate": _date(r["birth_date"]),
-        "telecom": [{"system": "phone", "value": r["phone"]}] if _present(r["phone"]) else None,
-        "address": [_drop_none({"text": r["address"], "district": r["county_code"] if _present(r["county_code"])
-                                else None})],
-    })
+    return _drop_none(
+        {
+            "resourceType": "Patient",
+            "id": r["patient_id"],
+            "identifier": identifiers,
+            "name": [{"text": r["name"]}] if _present(r["name"]) else None,
+            "gender": {"M": "male", "F": "female"}.get(r["sex"]) if _present(r["sex"]) else None,
+            "birthDate": _date(r["birth_date"]),
+            "telecom": [{"system": "phone", "value": r["phone"]}] if _present(r["phone"]) else None,
+            "address": [
+                _drop_none(
+                    {
+                        "text": r["address"],
+                        "district": r["county_code"] if _present(r["county_code"]) else None,
+                    }
+                )
+            ],
+        }
+    )
 
 
 def encounter(r: Record, hospital_id: str) -> Record:
     dept = r["department"]
-    return _drop_none({
-        "resourceType": "Encounter", "id": r["encounter_id"],
-        "status": "finished" if _present(r["discharge_ts"]) or r["type"] != "inpatient" else "in-progress",
-        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": ACT_CODE[r["type"]]},
-        "subject": _ref("Patient", r["patient_id"]),
-        "serviceType": {"text": dept} if _present(dept) else None,
-        "period": _drop_none({"start": _ts(r["admit_ts"]), "end": _ts(r["discharge_ts"])}),
-        "hospitalization": ({"dischargeDisposition": {"text": r["outcome"]}} if _present(r["outcome"]) else None),
-        "serviceProvider": {"reference": f"Organization/{hospital_id}"},
-        "extension": [{"url": EXT_COST, "valueMoney": {"value": r["cost"], "currency": "CNY"}}]
-        if _present(r["cost"]) else None,
-    })
+    return _drop_none(
+        {
+            "resourceType": "Encounter",
+            "id": r["encounter_id"],
+            "status": "finished"
+            if _present(r["discharge_ts"]) or r["type"] != "inpatient"
+            else "in-progress",
+            "class": {
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                "code": ACT_CODE[r["type"]],
+            },
+            "subject": _ref("Patient", r["patient_id"]),
+            "serviceType": {"text": dept} if _present(dept) else None,
+            "period": _drop_none({"start": _ts(r["admit_ts"]), "end": _ts(r["discharge_ts"])}),
+            "hospitalization": (
+                {"dischargeDisposition": {"text": r["outcome"]}} if _present(r["outcome"]) else None
+            ),
+            "serviceProvider": {"reference": f"Organization/{hospital_id}"},
+            "extension": [{"url": EXT_COST, "valueMoney": {"value": r["cost"], "currency": "CNY"}}]
+            if _present(r["cost"])
+            else None,
+        }
+    )
 
 
 def condition(r: Record, subject: str) -> Record:
-    return _drop_none({
-        "resourceType": "Condition", "id": r["diagnosis_id"],
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-category",
-                                  "code": "encounter-diagnosis"}]}],
-        "code": {"coding": [{"system": ICD10_SYSTEM, "code": r["icd10"]}]} if _present(r["icd10"]) else None,
-        "subject": {"reference": f"Patient/{subject}"},
-        "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
-        "extension": [{"url": EXT_PRIMARY, "valueBoolean": bool(r["is_primary"])}],
-    })
+    return _drop_none(
+        {
+            "resourceType": "Condition",
+            "id": r["diagnosis_id"],
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                            "code": "encounter-diagnosis",
+                        }
+                    ]
+                }
+            ],
+            "code": {"coding": [{"system": ICD10_SYSTEM, "code": r["icd10"]}]}
+            if _present(r["icd10"])
+            else None,
+            "subject": {"reference": f"Patient/{subject}"},
+            "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
+            "extension": [{"url": EXT_PRIMARY, "valueBoolean": bool(r["is_primary"])}],
+        }
+    )
 
 
 def procedure(r: Record, subject: str) -> Record:
-    return _drop_none({
-        "resourceType": "Procedure", "id": r["operation_id"], "status": "completed",
-        "code": {"coding": [{"system": ICD9CM3_SYSTEM, "code": r["code"]}], "text": r["name"]}
-        if _present(r["code"]) else None,
-        "subject": {"reference": f"Patient/{subject}"},
-        "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
-        "performedPeriod": _drop_none({"start": _ts(r["start_ts"]), "end": _ts(r["end_ts"])}),
-        "location": {"display": r["or_room"]},
-        "extension": [{"url": EXT_SURGERY_LEVEL, "valueInteger": int(r["level"])}],
-    })
+    return _drop_none(
+        {
+            "resourceType": "Procedure",
+            "id": r["operation_id"],
+            "status": "completed",
+            "code": {"coding": [{"system": ICD9CM3_SYSTEM, "code": r["code"]}], "text": r["name"]}
+            if _present(r["code"])
+            else None,
+            "subject": {"reference": f"Patient/{subject}"},
+            "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
+            "performedPeriod": _drop_none({"start": _ts(r["start_ts"]), "end": _ts(r["end_ts"])}),
+            "location": {"display": r["or_room"]},
+            "extension": [{"url": EXT_SURGERY_LEVEL, "valueInteger": int(r["level"])}],
+        }
+    )
 
 
 def observation(r: Record, subject: str) -> Record:
     value = r["value"]
-    return _drop_none({
-        "resourceType": "Observation", "id": r["lab_id"], "status": "final",
-        "code": {"coding": [{"system": LOINC_SYSTEM, "code": r["code"], "display": r["name"]}]},
-        "subject": {"reference": f"Patient/{subject}"},
-        "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
-        "effectiveDateTime": _ts(r["ts"]),
-        "valueQuantity": {"value": float(value), "unit": r["unit"], "system": UCUM_SYSTEM, "code": r["unit"]}
-        if _present(value) else None,
-    })
+    return _drop_none(
+        {
+            "resourceType": "Observation",
+            "id": r["lab_id"],
+            "status": "final",
+            "code": {"coding": [{"system": LOINC_SYSTEM, "code": r["code"], "display": r["name"]}]},
+            "subject": {"reference": f"Patient/{subject}"},
+            "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
+            "effectiveDateTime": _ts(r["ts"]),
+            "valueQuantity": {
+                "value": float(value),
+                "unit": r["unit"],
+                "system": UCUM_SYSTEM,
+                "code": r["unit"],
+            }
+            if _present(value)
+            else None,
+        }
+    )
 
 
 def medication_request(r: Record, subject: str) -> Record:
     coding = [{"system": ATC_SYSTEM, "code": r["atc"]}]
     if _present(r["drug_code"]):
         coding.append({"system": "urn:provista:drug-code", "code": r["drug_code"]})
-    return _drop_none({
-        "resourceType": "MedicationRequest", "id": r["prescription_id"], "status": "completed", "intent": "order",
-        "medicationCodeableConcept": {"coding": coding, "text": r["drug_name"]},
-        "subject": {"reference": f"Patient/{subject}"},
-        "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
-        "authoredOn": _ts(r["ts"]),
-        "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": float(r["dose"]), "unit": r["unit"]}}]}],
-        "dispenseRequest": {"expectedSupplyDuration": {"value": int(r["days"]), "unit": "d",
-                                                       "system": UCUM_SYSTEM, "code": "d"}},
-    })
+    return _drop_none(
+        {
+            "resourceType": "MedicationRequest",
+            "id": r["prescription_id"],
+            "status": "completed",
+            "intent": "order",
+            "medicationCodeableConcept": {"coding": coding, "text": r["drug_name"]},
+            "subject": {"reference": f"Patient/{subject}"},
+            "encounter": {"reference": f"Encounter/{r['encounter_id']}"},
+            "authoredOn": _ts(r["ts"]),
+            "dosageInstruction": [
+                {"doseAndRate": [{"doseQuantity": {"value": float(r["dose"]), "unit": r["unit"]}}]}
+            ],
+            "dispenseRequest": {
+                "expectedSupplyDuration": {
+                    "value": int(r["days"]),
+                    "unit": "d",
+                    "system": UCUM_SYSTEM,
+                    "code": "d",
+                }
+            },
+        }
+    )
 
 
-def resources(table: str, frame: pd.DataFrame, hospital_id: str,
-              subject_of: dict[str, str]) -> Iterator[Record]:
+def resources(
+    table: str, frame: pd.DataFrame, hospital_id: str, subject_of: dict[str, str]
+) -> Iterator[Record]:
     """The FHIR resources of one table, in row order."""
     builders: dict[str, Callable[[Record, str], Record]] = {
-        "diagnoses": condition, "operations": procedure, "labs": observation, "prescriptions": medication_request}
+        "diagnoses": condition,
+        "operations": procedure,
+        "labs": observation,
+        "prescriptions": medication_request,
+    }
     for r in frame.to_dict("records"):
         if table == "patients":
             yield patient(r, hospital_id)
@@ -157,8 +230,14 @@ def resources(table: str, frame: pd.DataFrame, hospital_id: str,
             yield builders[table](r, subject_of.get(r["encounter_id"], "unknown"))
 
 
-def write_fhir(folder: Path, table: str, frame: pd.DataFrame, hospital_id: str, subject_of: dict[str, str],
-               as_bundles: bool) -> list[tuple[str, int]]:
+def write_fhir(
+    folder: Path,
+    table: str,
+    frame: pd.DataFrame,
+    hospital_id: str,
+    subject_of: dict[str, str],
+    as_bundles: bool,
+) -> list[tuple[str, int]]:
     """Write one table as NDJSON (``Patient.ndjson``) or as Bundles of BUNDLE_SIZE (``Patient-0001.json``)."""
     rtype = RESOURCE_TYPES[table]
     folder.mkdir(parents=True, exist_ok=True)
@@ -170,12 +249,12 @@ def write_fhir(folder: Path, table: str, frame: pd.DataFrame, hospital_id: str, 
         return [(f"{rtype}.ndjson", len(items))]
     parts = []
     for k in range(max(1, -(-len(items) // BUNDLE_SIZE))):
-        chunk = items[k * BUNDLE_SIZE:(k + 1) * BUNDLE_SIZE]
+        chunk = items[k * BUNDLE_SIZE : (k + 1) * BUNDLE_SIZE]
         name = f"{rtype}-{k + 1:04d}.json"
-        head = orjson.dumps({"resourceType": "Bundle", "id": f"{hospital_id}-{rtype}-{k + 1}", "type": "collection"})
+        head = orjson.dumps(
+            {"resourceType": "Bundle", "id": f"{hospital_id}-{rtype}-{k + 1}", "type": "collection"}
+        )
         entries = b",".join(b'{"resource":' + i + b"}" for i in chunk)
         (folder / name).write_bytes(head[:-1] + b',"entry":[' + entries + b"]}")
         parts.append((name, len(chunk)))
     return parts
-
-

@@ -30,16 +30,24 @@ from provista import __version__
 from provista.errors import ConfigError, OutputExistsError
 from provista.synth import casereports, catalogue
 from provista.synth.activity import Window, simulate_hospital
+from provista.synth.fhir import write_fhir
 from provista.synth.hospitals import LEVEL_EN, Hospital, allocate_demand, build_hospitals
 from provista.synth.inject import Context, inject
 from provista.synth.people import EPOCH, Persons, generate_persons
 from provista.synth.province import Province, load_province
 from provista.synth.vendors import KEYS, REPORTING_VENDOR, VENDOR_SPECS, Vendor, style
 from provista.synth.writers import write_csv, write_xlsx
-from provista.synth.fhir import write_fhir
 
-HOSPITAL_TABLES = ("patients", "encounters", "diagnoses", "operations", "labs", "prescriptions", "bed_census",
-                   "equipment_use")
+HOSPITAL_TABLES = (
+    "patients",
+    "encounters",
+    "diagnoses",
+    "operations",
+    "labs",
+    "prescriptions",
+    "bed_census",
+    "equipment_use",
+)
 REPORTING_TABLES = ("bed_census", "equipment_use")
 CENSUS_DAY = np.datetime64("2020-11-01")  # reference day of the 7th census
 ENCOUNTER_END = "2026-01-01"  # exports end on 2025-12-31
@@ -61,12 +69,15 @@ class Scale:
     outbreaks: int
 
 
-SCALES: dict[str, Scale] = {s.name: s for s in (
-    Scale("tiny", 2_000, 5.0, 1, True, 0.02, 8),
-    Scale("small", 100_000, 5.0, 2, False, 0.2, 24),
-    Scale("medium", 1_000_000, 5.0, 2, False, 1.0, 48),
-    Scale("large", 5_000_000, 5.0, 2, False, 1.0, 72),
-)}
+SCALES: dict[str, Scale] = {
+    s.name: s
+    for s in (
+        Scale("tiny", 2_000, 5.0, 1, True, 0.02, 8),
+        Scale("small", 100_000, 5.0, 2, False, 0.2, 24),
+        Scale("medium", 1_000_000, 5.0, 2, False, 1.0, 48),
+        Scale("large", 5_000_000, 5.0, 2, False, 1.0, 72),
+    )
+}
 
 
 @dataclass
@@ -83,8 +94,10 @@ class SynthOptions:
         if self.scale not in SCALES:
             raise ConfigError(f"unknown scale '{self.scale}'", hint=f"use one of {', '.join(SCALES)}")
         if not 0 <= self.error_rate <= 0.5:
-            raise ConfigError(f"--error-rate {self.error_rate} is outside 0-0.5",
-                              hint="a rate such as 0.02 injects errors into 2% of records")
+            raise ConfigError(
+                f"--error-rate {self.error_rate} is outside 0-0.5",
+                hint="a rate such as 0.02 injects errors into 2% of records",
+            )
         if self.jobs < 1:
             raise ConfigError("--jobs must be at least 1")
         return SCALES[self.scale]
@@ -113,7 +126,8 @@ def prepare_output(out: Path, force: bool) -> None:
         if not ours or not force:
             raise OutputExistsError(
                 f"{out} is not empty",
-                hint="choose an empty folder, or pass --force to replace an earlier `provista synth` output there")
+                hint="choose an empty folder, or pass --force to replace an earlier `provista synth` output",
+            )
         for part in OUTPUT_PARTS:
             target = out / part
             if target.is_dir():
@@ -135,8 +149,16 @@ def visit_weights(persons: Persons, day: np.datetime64) -> np.ndarray:
 _STATE: dict[str, Any] = {}
 
 
-def _write(root: Path, rel_dir: str, table: str, frame: pd.DataFrame, vendor: Vendor, bom: bool,
-           hospital_id: str, subject_of: dict[str, str]) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
+def _write(
+    root: Path,
+    rel_dir: str,
+    table: str,
+    frame: pd.DataFrame,
+    vendor: Vendor,
+    bom: bool,
+    hospital_id: str,
+    subject_of: dict[str, str],
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
     """Write one table; return each row's file and record_ref, and the (file, rows) written."""
     n = len(frame)
     if vendor.format == "csv":
@@ -144,66 +166,135 @@ def _write(root: Path, rel_dir: str, table: str, frame: pd.DataFrame, vendor: Ve
         write_csv(root / name, table, frame, vendor, bom=bom)
         return np.full(n, name, dtype=object), np.arange(1, n + 1).astype(str).astype(object), [(name, n)]
     if vendor.format == "xlsx":
-        parts = [(f"{rel_dir}/{name}", rows) for name, rows in write_xlsx(root / rel_dir, table, frame, vendor)]
+        parts = [
+            (f"{rel_dir}/{name}", rows) for name, rows in write_xlsx(root / rel_dir, table, frame, vendor)
+        ]
         files = np.concatenate([np.full(rows, name, dtype=object) for name, rows in parts])
         refs = np.concatenate([np.arange(1, rows + 1) for _, rows in parts]).astype(str).astype(object)
         return files, refs, parts
-    parts = [(f"{rel_dir}/{name}", rows) for name, rows in
-             write_fhir(root / rel_dir, table, frame, hospital_id, subject_of, vendor.format == "fhir_bundle")]
-    files = (np.concatenate([np.full(rows, name, dtype=object) for name, rows in parts]) if parts
-             else np.zeros(0, dtype=object))
+    parts = [
+        (f"{rel_dir}/{name}", rows)
+        for name, rows in write_fhir(
+            root / rel_dir, table, frame, hospital_id, subject_of, vendor.format == "fhir_bundle"
+        )
+    ]
+    files = (
+        np.concatenate([np.full(rows, name, dtype=object) for name, rows in parts])
+        if parts
+        else np.zeros(0, dtype=object)
+    )
     return files, frame[KEYS[table]].astype(str).to_numpy(dtype=object), parts
 
 
 def _truth_rows(errors: pd.DataFrame, files: np.ndarray, refs: np.ndarray) -> pd.DataFrame:
     rows = errors["row"].to_numpy()
-    return pd.DataFrame({"source_file": files[rows], "record_ref": refs[rows], "field": errors["field"].to_numpy(),
-                         "error_kind": errors["error_kind"].to_numpy(),
-                         "expected_action": errors["expected_action"].to_numpy()})
+    return pd.DataFrame(
+        {
+            "source_file": files[rows],
+            "record_ref": refs[rows],
+            "field": errors["field"].to_numpy(),
+            "error_kind": errors["error_kind"].to_numpy(),
+            "expected_action": errors["expected_action"].to_numpy(),
+        }
+    )
 
 
 def _hospital_job(i: int) -> HospitalResult:
     s = _STATE
     h: Hospital = s["hospitals"][i]
     province: Province = s["province"]
-    frames = simulate_hospital(h, s["persons"], s["visit_weight"], s["county_codes"], s["address_prefix"],
-                               s["window"], s["seed"])
+    frames = simulate_hospital(
+        h, s["persons"], s["visit_weight"], s["county_codes"], s["address_prefix"], s["window"], s["seed"]
+    )
     root: Path = s["out"]
     rel_dir = f"hospitals/{h.hospital_id}"
-    subject_of = dict(zip(frames["encounters"]["encounter_id"], frames["encounters"]["patient_id"], strict=True))
-    ctx = Context(VENDOR_SPECS[h.vendor], province.outdated_codes, province.code,
-                  np.random.default_rng([s["seed"], 4, h.index]))
+    subject_of = dict(
+        zip(frames["encounters"]["encounter_id"], frames["encounters"]["patient_id"], strict=True)
+    )
+    ctx = Context(
+        VENDOR_SPECS[h.vendor],
+        province.outdated_codes,
+        province.code,
+        np.random.default_rng([s["seed"], 4, h.index]),
+    )
     result = HospitalResult({}, [], [], pd.DataFrame(), pd.DataFrame())
     errors, identities = [], []
     for table in HOSPITAL_TABLES:
-        vendor = VENDOR_SPECS[REPORTING_VENDOR.get(h.vendor, h.vendor) if table in REPORTING_TABLES else h.vendor]
+        vendor = VENDOR_SPECS[
+            REPORTING_VENDOR.get(h.vendor, h.vendor) if table in REPORTING_TABLES else h.vendor
+        ]
         ctx.vendor = vendor
         written, errs = inject(table, style(table, frames[table], vendor), s["error_rate"], ctx)
-        files, refs, parts = _write(root, rel_dir, table, written, vendor, bom=h.index % 2 == 1,
-                                    hospital_id=h.hospital_id, subject_of=subject_of)
+        files, refs, parts = _write(
+            root,
+            rel_dir,
+            table,
+            written,
+            vendor,
+            bom=h.index % 2 == 1,
+            hospital_id=h.hospital_id,
+            subject_of=subject_of,
+        )
         errors.append(_truth_rows(errs, files, refs))
         if table == "patients":
-            identities.append(pd.DataFrame({"source_file": files, "record_ref": refs,
-                                            "true_person_id": [f"P{p:09d}" for p in written["_person"].tolist()]}))
+            identities.append(
+                pd.DataFrame(
+                    {
+                        "source_file": files,
+                        "record_ref": refs,
+                        "true_person_id": [f"P{p:09d}" for p in written["_person"].tolist()],
+                    }
+                )
+            )
         for name, rows in parts:
-            encoding = "json" if vendor.format.startswith("fhir") else (
-                "xlsx" if vendor.format == "xlsx" else vendor.encoding if vendor.encoding == "gbk"
-                else ("utf-8-sig" if h.index % 2 == 1 else "utf-8"))
-            result.files.append({"path": name, "hospital_id": h.hospital_id, "table": table, "vendor": vendor.key,
-                                 "format": vendor.format, "encoding": encoding, "rows": rows})
+            encoding = (
+                "json"
+                if vendor.format.startswith("fhir")
+                else (
+                    "xlsx"
+                    if vendor.format == "xlsx"
+                    else vendor.encoding
+                    if vendor.encoding == "gbk"
+                    else ("utf-8-sig" if h.index % 2 == 1 else "utf-8")
+                )
+            )
+            result.files.append(
+                {
+                    "path": name,
+                    "hospital_id": h.hospital_id,
+                    "table": table,
+                    "vendor": vendor.key,
+                    "format": vendor.format,
+                    "encoding": encoding,
+                    "rows": rows,
+                }
+            )
         result.counts[table] += len(frames[table])
     result.counts.update(f"encounters.{t}" for t in frames["encounters"]["type"])
     census = frames["bed_census"]
     beds = census.groupby("department")["open_beds"].first().to_dict() if len(census) else {}
     for dept in catalogue.LEVEL_DEPARTMENTS[h.level]:
         zh, en = catalogue.DEPARTMENTS[dept]
-        result.departments.append({"hospital_id": h.hospital_id, "department": dept, "name_zh": zh, "name_en": en,
-                                   "beds_open": int(beds.get(dept, 0))})
+        result.departments.append(
+            {
+                "hospital_id": h.hospital_id,
+                "department": dept,
+                "name_zh": zh,
+                "name_en": en,
+                "beds_open": int(beds.get(dept, 0)),
+            }
+        )
     county = province.counties[h.county]
     result.registry = {
-        "hospital_id": h.hospital_id, "name_zh": h.name_zh, "name_en": h.name_en, "level": h.level,
-        "level_en": LEVEL_EN[h.level], "county_code": county.code, "city_code": county.city_code,
-        "vendor": h.vendor, "beds_open": int(sum(beds.values())),
+        "hospital_id": h.hospital_id,
+        "name_zh": h.name_zh,
+        "name_en": h.name_en,
+        "level": h.level,
+        "level_en": LEVEL_EN[h.level],
+        "county_code": county.code,
+        "city_code": county.city_code,
+        "vendor": h.vendor,
+        "beds_open": int(sum(beds.values())),
         "operating_rooms": int(frames["_operating_rooms"]["n"].iloc[0]) if len(frames["operations"]) else 0,
         "departments": ";".join(catalogue.LEVEL_DEPARTMENTS[h.level]),
         **{k.lower(): v for k, v in sorted(h.equipment.items())},
@@ -222,35 +313,58 @@ def _case_report_job() -> dict[str, Any]:
     expected = casereports.expected_daily(province, days, scale.case_fraction, s["seed"])
     outbreaks = casereports.choose_outbreaks(province, expected, days, scale.outbreaks, s["seed"])
     disease, onset, county, outbreak = casereports.draw_onsets(expected, days, outbreaks, s["seed"])
-    frame = casereports.build_case_reports(province, s["hospitals"], disease, onset, county, outbreak, end,
-                                           s["seed"])
-    surviving = np.bincount(frame["_outbreak"].to_numpy()[frame["_outbreak"].to_numpy() >= 0],
-                            minlength=len(outbreaks))
-    outbreaks = [casereports.Outbreak(o.county, o.disease, o.start, o.end, int(surviving[j]))
-                 for j, o in enumerate(outbreaks)]
+    frame = casereports.build_case_reports(
+        province, s["hospitals"], disease, onset, county, outbreak, end, s["seed"]
+    )
+    surviving = np.bincount(
+        frame["_outbreak"].to_numpy()[frame["_outbreak"].to_numpy() >= 0], minlength=len(outbreaks)
+    )
+    outbreaks = [
+        casereports.Outbreak(o.county, o.disease, o.start, o.end, int(surviving[j]))
+        for j, o in enumerate(outbreaks)
+    ]
     vendor = VENDOR_SPECS["cdc_nndrs"]
     root: Path = s["out"]
     files_out, errors, identities = [], [], []
     years = frame["report_ts"].dt.year.to_numpy()
     for year in np.unique(years):
         part = frame[years == year]
-        ctx = Context(vendor, province.outdated_codes, province.code, np.random.default_rng([s["seed"], 9, int(year)]))
+        ctx = Context(
+            vendor, province.outdated_codes, province.code, np.random.default_rng([s["seed"], 9, int(year)])
+        )
         written, errs = inject("case_reports", style("case_reports", part, vendor), s["error_rate"], ctx)
         name = f"cdc/case_reports_{year}.csv"
         write_csv(root / name, "case_reports", written, vendor)
         refs = np.arange(1, len(written) + 1).astype(str).astype(object)
         files = np.full(len(written), name, dtype=object)
         errors.append(_truth_rows(errs, files, refs))
-        identities.append(pd.DataFrame({"source_file": files, "record_ref": refs,
-                                        "true_person_id": written["_person"].to_numpy()}))
-        files_out.append({"path": name, "hospital_id": "", "table": "case_reports", "vendor": vendor.key,
-                          "format": "csv", "encoding": "gbk", "rows": len(written)})
+        identities.append(
+            pd.DataFrame(
+                {"source_file": files, "record_ref": refs, "true_person_id": written["_person"].to_numpy()}
+            )
+        )
+        files_out.append(
+            {
+                "path": name,
+                "hospital_id": "",
+                "table": "case_reports",
+                "vendor": vendor.key,
+                "format": "csv",
+                "encoding": "gbk",
+                "rows": len(written),
+            }
+        )
     classes = Counter(casereports.DISEASES[d].klass for d in frame["_disease"].tolist())
-    return {"files": files_out, "errors": pd.concat(errors, ignore_index=True),
-            "identities": pd.concat(identities, ignore_index=True),
-            "outbreaks": casereports.outbreak_frame(province, outbreaks),
-            "counts": {"case_reports": len(frame),
-                       "case_reports_by_class": {k: classes[k] for k in ("甲", "乙", "丙")}}}
+    return {
+        "files": files_out,
+        "errors": pd.concat(errors, ignore_index=True),
+        "identities": pd.concat(identities, ignore_index=True),
+        "outbreaks": casereports.outbreak_frame(province, outbreaks),
+        "counts": {
+            "case_reports": len(frame),
+            "case_reports_by_class": {k: classes[k] for k in ("甲", "乙", "丙")},
+        },
+    }
 
 
 def synthesize(options: SynthOptions, progress: Progress | None = None) -> dict[str, Any]:
@@ -272,11 +386,21 @@ def synthesize(options: SynthOptions, progress: Progress | None = None) -> dict[
     visits_by_county *= scale.visits_per_person_year * years * len(persons) / weight.sum()
     allocate_demand(province, hospitals, visits_by_county)
     _STATE.clear()
-    _STATE.update(province=province, persons=persons, visit_weight=weight, hospitals=hospitals, window=window,
-                  seed=options.seed, out=out, error_rate=options.error_rate, scale=scale,
-                  county_codes=[c.code for c in province.counties],
-                  address_prefix=[province.name_zh + province.cities[c.city_code][0] + c.name_zh
-                                  for c in province.counties])
+    _STATE.update(
+        province=province,
+        persons=persons,
+        visit_weight=weight,
+        hospitals=hospitals,
+        window=window,
+        seed=options.seed,
+        out=out,
+        error_rate=options.error_rate,
+        scale=scale,
+        county_codes=[c.code for c in province.counties],
+        address_prefix=[
+            province.name_zh + province.cities[c.city_code][0] + c.name_zh for c in province.counties
+        ],
+    )
     results: list[HospitalResult] = []
     try:
         if options.jobs > 1:
@@ -306,25 +430,67 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
 
 
-def _write_registry_truth_manifest(out: Path, options: SynthOptions, scale: Scale, province: Province,
-                                   persons: Persons, window: Window, results: list[HospitalResult],
-                                   cases: dict[str, Any]) -> dict[str, Any]:
+def _write_registry_truth_manifest(
+    out: Path,
+    options: SynthOptions,
+    scale: Scale,
+    province: Province,
+    persons: Persons,
+    window: Window,
+    results: list[HospitalResult],
+    cases: dict[str, Any],
+) -> dict[str, Any]:
     _csv(pd.DataFrame([r.registry for r in results]), out / "registry/hospitals.csv")
     _csv(pd.DataFrame([d for r in results for d in r.departments]), out / "registry/departments.csv")
-    devices = [{"device_id": f"{r.registry['hospital_id']}-{t}{k + 1:02d}", "hospital_id": r.registry["hospital_id"],
-                "device_type": t} for r in results for t in ("CT", "DR", "MRI", "US") for k in range(r.registry[t.lower()])]
-    _csv(pd.DataFrame(devices, columns=["device_id", "hospital_id", "device_type"]), out / "registry/equipment.csv")
+    devices = [
+        {
+            "device_id": f"{r.registry['hospital_id']}-{t}{k + 1:02d}",
+            "hospital_id": r.registry["hospital_id"],
+            "device_type": t,
+        }
+        for r in results
+        for t in ("CT", "DR", "MRI", "US")
+        for k in range(r.registry[t.lower()])
+    ]
+    _csv(
+        pd.DataFrame(devices, columns=["device_id", "hospital_id", "device_type"]),
+        out / "registry/equipment.csv",
+    )
     pop = province.county_population
-    regions = [{"code": province.code, "name_zh": province.name_zh, "name_en": province.name_en,
-                "level": "province", "parent_code": "", "population": int(pop.sum())}]
+    regions = [
+        {
+            "code": province.code,
+            "name_zh": province.name_zh,
+            "name_en": province.name_en,
+            "level": "province",
+            "parent_code": "",
+            "population": int(pop.sum()),
+        }
+    ]
     for code, (zh, en) in province.cities.items():
-        regions.append({"code": code, "name_zh": zh, "name_en": en, "level": "prefecture",
-                        "parent_code": province.code,
-                        "population": int(sum(p for c, p in zip(province.counties, pop, strict=True)
-                                              if c.city_code == code))})
+        regions.append(
+            {
+                "code": code,
+                "name_zh": zh,
+                "name_en": en,
+                "level": "prefecture",
+                "parent_code": province.code,
+                "population": int(
+                    sum(p for c, p in zip(province.counties, pop, strict=True) if c.city_code == code)
+                ),
+            }
+        )
     for c, p in zip(province.counties, pop, strict=True):
-        regions.append({"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "level": "county",
-                        "parent_code": c.city_code, "population": int(p)})
+        regions.append(
+            {
+                "code": c.code,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "level": "county",
+                "parent_code": c.city_code,
+                "population": int(p),
+            }
+        )
     _csv(pd.DataFrame(regions), out / "registry/regions.csv")
 
     errors = pd.concat([r.errors for r in results] + [cases["errors"]], ignore_index=True)
@@ -332,12 +498,17 @@ def _write_registry_truth_manifest(out: Path, options: SynthOptions, scale: Scal
     _csv(errors, out / "truth/errors.csv")
     _csv(identities, out / "truth/identities.csv")
     _csv(cases["outbreaks"], out / "truth/outbreaks.csv")
-    _csv(pd.DataFrame({
-        "true_person_id": [f"P{i:09d}" for i in range(len(persons))],
-        "county_code": np.array([c.code for c in province.counties])[persons.county],
-        "sex": np.where(persons.sex == 0, "M", "F"),
-        "birth_date": (EPOCH + persons.birth.astype("timedelta64[D]")).astype(str),
-    }), out / "truth/persons.csv")
+    _csv(
+        pd.DataFrame(
+            {
+                "true_person_id": [f"P{i:09d}" for i in range(len(persons))],
+                "county_code": np.array([c.code for c in province.counties])[persons.county],
+                "sex": np.where(persons.sex == 0, "M", "F"),
+                "birth_date": (EPOCH + persons.birth.astype("timedelta64[D]")).astype(str),
+            }
+        ),
+        out / "truth/persons.csv",
+    )
 
     counts: Counter[str] = Counter()
     for r in results:
@@ -347,21 +518,39 @@ def _write_registry_truth_manifest(out: Path, options: SynthOptions, scale: Scal
         "generator": f"provista {__version__}",
         "seed": options.seed,
         "scale": asdict(scale),
-        "province": {"code": province.code, "name_zh": province.name_zh, "name_en": province.name_en,
-                     "census_population": int(pop.sum())},
+        "province": {
+            "code": province.code,
+            "name_zh": province.name_zh,
+            "name_en": province.name_en,
+            "census_population": int(pop.sum()),
+        },
         "error_rate": options.error_rate,
         "sampling_fraction": round(len(persons) / float(pop.sum()), 8),
-        "encounter_window": {"start": str(EPOCH + np.timedelta64(window.start, "D")),
-                             "end_exclusive": ENCOUNTER_END},
+        "encounter_window": {
+            "start": str(EPOCH + np.timedelta64(window.start, "D")),
+            "end_exclusive": ENCOUNTER_END,
+        },
         "case_report_window": {"start": CASE_REPORT_START, "end_exclusive": ENCOUNTER_END},
         "counts": {
             "persons": len(persons),
             "hospitals": {"total": len(results), **{k: levels[k] for k in LEVEL_EN.values()}},
             "vendors": dict(sorted(Counter(r.registry["vendor"] for r in results).items())),
-            "encounters": {"total": counts["encounters"],
-                           **{t: counts[f"encounters.{t}"] for t in ("outpatient", "emergency", "inpatient")}},
-            **{t: counts[t] for t in ("patients", "diagnoses", "operations", "labs", "prescriptions", "bed_census",
-                                      "equipment_use")},
+            "encounters": {
+                "total": counts["encounters"],
+                **{t: counts[f"encounters.{t}"] for t in ("outpatient", "emergency", "inpatient")},
+            },
+            **{
+                t: counts[t]
+                for t in (
+                    "patients",
+                    "diagnoses",
+                    "operations",
+                    "labs",
+                    "prescriptions",
+                    "bed_census",
+                    "equipment_use",
+                )
+            },
             **cases["counts"],
             "outbreaks": len(cases["outbreaks"]),
             "errors": {"total": len(errors), **dict(sorted(Counter(errors["error_kind"]).items()))},
@@ -369,6 +558,7 @@ def _write_registry_truth_manifest(out: Path, options: SynthOptions, scale: Scal
         },
         "files": [f for r in results for f in r.files] + cases["files"],
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-                                       encoding="utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return manifest

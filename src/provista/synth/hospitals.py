@@ -82,17 +82,24 @@ def build_hospitals(province: Province, core_only: bool, seed: int) -> list[Hosp
     capital = [i for i, c in enumerate(province.counties) if c.city_code == province.capital_code]
     if capital:
         seat = max(capital, key=lambda i: pop[i] if province.counties[i].name_zh.endswith("区") else -1)
-        for zh, en in (("人民医院", "Provincial People's Hospital"), ("中医院", "Provincial Hospital of TCM"),
-                       ("肿瘤医院", "Provincial Cancer Hospital")):
+        for zh, en in (
+            ("人民医院", "Provincial People's Hospital"),
+            ("中医院", "Provincial Hospital of TCM"),
+            ("肿瘤医院", "Provincial Cancer Hospital"),
+        ):
             add(province.name_zh + zh, f"{province.name_en} {en}", "三级", seat, 1.0, "provincial")
     for city_code, (city_zh, city_en) in province.cities.items():
         members = [i for i, c in enumerate(province.counties) if c.city_code == city_code]
-        districts = sorted((i for i in members if province.counties[i].name_zh.endswith("区")),
-                           key=lambda i: -pop[i]) or sorted(members, key=lambda i: -pop[i])
+        districts = sorted(
+            (i for i in members if province.counties[i].name_zh.endswith("区")), key=lambda i: -pop[i]
+        ) or sorted(members, key=lambda i: -pop[i])
         n_tertiary = max(1, round(pop[members].sum() / 2_500_000))
         for k in range(n_tertiary):
-            zh, en = ((f"{city_zh}第{_ORDINALS[k]}人民医院", f"{city_en} No.{k + 1} People's Hospital")
-                      if k != 1 else (f"{city_zh}中医院", f"{city_en} Hospital of TCM"))
+            zh, en = (
+                (f"{city_zh}第{_ORDINALS[k]}人民医院", f"{city_en} No.{k + 1} People's Hospital")
+                if k != 1
+                else (f"{city_zh}中医院", f"{city_en} Hospital of TCM")
+            )
             add(zh, en, "三级", districts[k % len(districts)], 1.0, "city")
     for i, county in enumerate(province.counties):
         add(f"{county.name_zh}人民医院", f"{county.name_en} People's Hospital", "二级", i, 1.0, "county")
@@ -101,17 +108,35 @@ def build_hospitals(province: Province, core_only: bool, seed: int) -> list[Hosp
         if pop[i] > 300_000:
             add(f"{county.name_zh}中医院", f"{county.name_en} Hospital of TCM", "二级", i, 0.5, "county")
         if pop[i] > 900_000:
-            add(f"{county.name_zh}第二人民医院", f"{county.name_en} No.2 People's Hospital", "二级", i, 0.6,
-                "county")
+            add(
+                f"{county.name_zh}第二人民医院",
+                f"{county.name_en} No.2 People's Hospital",
+                "二级",
+                i,
+                0.6,
+                "county",
+            )
         is_district = county.name_zh.endswith("区")
         n_primary = max(1, min(9, round(pop[i] / (150_000 if is_district else 200_000))))
         for k in range(n_primary):
             if is_district:
-                add(f"{county.name_zh}第{_ORDINALS[k]}社区卫生服务中心",
-                    f"{county.name_en} Community Health Centre No.{k + 1}", "社区", i, 1.0, "primary")
+                add(
+                    f"{county.name_zh}第{_ORDINALS[k]}社区卫生服务中心",
+                    f"{county.name_en} Community Health Centre No.{k + 1}",
+                    "社区",
+                    i,
+                    1.0,
+                    "primary",
+                )
             else:
-                add(f"{county.name_zh}第{_ORDINALS[k]}卫生院", f"{county.name_en} Township Health Centre No.{k + 1}",
-                    "一级", i, 1.0, "primary")
+                add(
+                    f"{county.name_zh}第{_ORDINALS[k]}卫生院",
+                    f"{county.name_en} Township Health Centre No.{k + 1}",
+                    "一级",
+                    i,
+                    1.0,
+                    "primary",
+                )
     _ensure_every_vendor(hospitals, rng)
     return hospitals
 
@@ -121,9 +146,12 @@ def _ensure_every_vendor(hospitals: list[Hospital], rng: np.random.Generator) ->
     for vendor in VENDORS:
         if any(h.vendor == vendor for h in hospitals):
             continue
-        allowed = [h for h in hospitals
-                   if VENDOR_WEIGHTS[h.level][VENDORS.index(vendor)] > 0
-                   and sum(g.vendor == h.vendor for g in hospitals) > 1]
+        allowed = [
+            h
+            for h in hospitals
+            if VENDOR_WEIGHTS[h.level][VENDORS.index(vendor)] > 0
+            and sum(g.vendor == h.vendor for g in hospitals) > 1
+        ]
         allowed[int(rng.integers(len(allowed)))].vendor = vendor
 
 
@@ -138,7 +166,9 @@ def allocate_demand(province: Province, hospitals: list[Hospital], visits_by_cou
             by_tier.setdefault((h.tier, province.counties[h.county].code), []).append(h)
     groups = [provincial, *by_tier.values()]
     for members in groups:
-        edges = np.concatenate([[0.0], np.cumsum([h.weight for h in members])]) / sum(h.weight for h in members)
+        edges = np.concatenate([[0.0], np.cumsum([h.weight for h in members])]) / sum(
+            h.weight for h in members
+        )
         for h, lo, hi in zip(members, edges[:-1], edges[1:], strict=True):
             h.slot = (float(lo), float(hi))
     for i, county in enumerate(province.counties):
@@ -149,12 +179,18 @@ def allocate_demand(province: Province, hospitals: list[Hospital], visits_by_cou
         has_city_hospital_here = any(h.county == i for h in city)
         shares = {
             "provincial": SHARE_PROVINCIAL if provincial else 0.0,
-            "city": (SHARE_CITY + (SHARE_CITY_LOCAL_BONUS if has_city_hospital_here else 0.0)) if city else 0.0,
+            "city": (SHARE_CITY + (SHARE_CITY_LOCAL_BONUS if has_city_hospital_here else 0.0))
+            if city
+            else 0.0,
             "primary": SHARE_PRIMARY if primary else 0.0,
         }
         shares["county"] = 1.0 - sum(shares.values())
-        for tier, members in (("provincial", provincial), ("city", city), ("county", local),
-                              ("primary", primary)):
+        for tier, members in (
+            ("provincial", provincial),
+            ("city", city),
+            ("county", local),
+            ("primary", primary),
+        ):
             if not members or shares[tier] <= 0:
                 continue
             weights = np.array([h.weight for h in members])

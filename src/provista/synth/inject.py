@@ -79,12 +79,14 @@ def _notnull(col: str) -> Mask:
 def _set(col: str, value: object) -> Apply:
     def apply(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
         f.loc[f.index[rows], col] = value
+
     return apply
 
 
 def _missing(col: str) -> Apply:
     def apply(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
         f.loc[f.index[rows], col] = pd.NaT if str(f[col].dtype).startswith("datetime") else None
+
     return apply
 
 
@@ -92,6 +94,7 @@ def _map(col: str, fn: Callable[[object, Context], object]) -> Apply:
     def apply(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
         idx = f.index[rows]
         f.loc[idx, col] = [fn(v, c) for v in f.loc[idx, col].tolist()]
+
     return apply
 
 
@@ -99,7 +102,7 @@ def _name_typo(name: object, c: Context) -> object:
     text = str(name)
     for pos in range(len(text) - 1, 0, -1):
         if text[pos] in catalogue.NAME_TYPOS:
-            return text[:pos] + catalogue.NAME_TYPOS[text[pos]] + text[pos + 1:]
+            return text[:pos] + catalogue.NAME_TYPOS[text[pos]] + text[pos + 1 :]
     return text[0] + text[1:][::-1] + "之" if len(text) > 1 else text + "之"
 
 
@@ -129,53 +132,66 @@ def _has_old_code(col: str) -> Mask:
 
 
 def _old_id15_ok(f: pd.DataFrame, c: Context) -> np.ndarray:
-    return np.array([isinstance(v, str) and len(v) == 18 and v[6:8] == "19" for v in f["id_number"].tolist()],
-                    dtype=bool)
+    return np.array(
+        [isinstance(v, str) and len(v) == 18 and v[6:8] == "19" for v in f["id_number"].tolist()], dtype=bool
+    )
 
 
 def _very_old(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
     idx = f.index[rows]
     f.loc[idx, "birth_date"] = np.datetime64("1875-06-01", "s") + c.rng.integers(0, 365, len(idx)).astype(
-        "timedelta64[D]")
+        "timedelta64[D]"
+    )
     if "age" in f:
         f.loc[idx, "age"] = 150
 
 
 def _discharge_before_admit(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
     idx = f.index[rows]
-    f.loc[idx, "discharge_ts"] = f.loc[idx, "admit_ts"] - pd.to_timedelta(c.rng.integers(3600, 3 * 86400, len(idx)),
-                                                                           unit="s")
+    f.loc[idx, "discharge_ts"] = f.loc[idx, "admit_ts"] - pd.to_timedelta(
+        c.rng.integers(3600, 3 * 86400, len(idx)), unit="s"
+    )
 
 
 def _end_before_start(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
     idx = f.index[rows]
-    f.loc[idx, "end_ts"] = f.loc[idx, "start_ts"] - pd.to_timedelta(c.rng.integers(600, 7200, len(idx)), unit="s")
+    f.loc[idx, "end_ts"] = f.loc[idx, "start_ts"] - pd.to_timedelta(
+        c.rng.integers(600, 7200, len(idx)), unit="s"
+    )
 
 
 def _onset_after_diagnosis(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
     idx = f.index[rows]
-    f.loc[idx, "onset_date"] = (f.loc[idx, "diagnosis_ts"].dt.floor("D")
-                                + pd.to_timedelta(c.rng.integers(3, 20, len(idx)), unit="D"))
+    f.loc[idx, "onset_date"] = f.loc[idx, "diagnosis_ts"].dt.floor("D") + pd.to_timedelta(
+        c.rng.integers(3, 20, len(idx)), unit="D"
+    )
 
 
 def _negate(col: str) -> Apply:
     def apply(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
         idx = f.index[rows]
         f.loc[idx, col] = -f.loc[idx, col].abs() - 1
+
     return apply
 
 
 def _unknown_icd(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
     idx = f.index[rows]
-    f.loc[idx, "icd10"] = [spell_icd10(UNKNOWN_ICD10[int(k)], c.vendor.code_style)
-                           for k in c.rng.integers(0, len(UNKNOWN_ICD10), len(idx))]
+    f.loc[idx, "icd10"] = [
+        spell_icd10(UNKNOWN_ICD10[int(k)], c.vendor.code_style)
+        for k in c.rng.integers(0, len(UNKNOWN_ICD10), len(idx))
+    ]
 
 
 def _respell(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
     idx = f.index[rows]
     styles = [s for s in CODE_STYLES if s != c.vendor.code_style]
-    f.loc[idx, "icd10"] = [spell_icd10(code, styles[int(k)]) for code, k in
-                           zip(f.loc[idx, "_icd10"].tolist(), c.rng.integers(0, len(styles), len(idx)), strict=True)]
+    f.loc[idx, "icd10"] = [
+        spell_icd10(code, styles[int(k)])
+        for code, k in zip(
+            f.loc[idx, "_icd10"].tolist(), c.rng.integers(0, len(styles), len(idx)), strict=True
+        )
+    ]
 
 
 UNIT_LABS = ("GLU", "CRE", "HGB", "TEMP")
@@ -226,24 +242,36 @@ MALFORMED = Fault("malformed_row", "", 0.6, _noop, formats=("csv", "xlsx"))
 
 TABLE_FAULTS: dict[str, tuple[Fault, ...]] = {
     "patients": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("identity_name_typo", "name", 2.0, _map("name", _name_typo), _notnull("name")),
         Fault("identity_phone_changed", "phone", 2.0, _map("phone", _new_phone), _notnull("phone")),
-        Fault("identity_old_id15", "id_number", 1.5, _map("id_number", lambda v, c: to_old_id15(str(v))),
-              _old_id15_ok),
+        Fault(
+            "identity_old_id15",
+            "id_number",
+            1.5,
+            _map("id_number", lambda v, c: to_old_id15(str(v))),
+            _old_id15_ok,
+        ),
         Fault("invalid_id_checksum", "id_number", 1.0, _map("id_number", _bad_check), _notnull("id_number")),
         Fault("missing_required", "name", 0.5, _missing("name")),
         Fault("missing_required", "sex", 0.5, _missing("sex")),
         Fault("missing_required", "birth_date", 0.5, _missing("birth_date")),
         Fault("impossible_value", "birth_date", 1.0, _very_old),
         Fault("unknown_region_code", "county_code", 0.7, _map("county_code", _unknown_region)),
-        Fault("outdated_region_code", "county_code", 0.7, _map("county_code", _outdated_region),
-              _has_old_code("county_code")),
+        Fault(
+            "outdated_region_code",
+            "county_code",
+            0.7,
+            _map("county_code", _outdated_region),
+            _has_old_code("county_code"),
+        ),
         Fault("mojibake", "name", 0.7, _map("name", lambda v, c: mojibake(str(v))), _notnull("name")),
         Fault("mojibake", "address", 0.5, _map("address", lambda v, c: mojibake(str(v)))),
     ),
     "encounters": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("missing_required", "admit_ts", 1.0, _missing("admit_ts")),
         Fault("missing_required", "department", 0.7, _missing("department")),
         Fault("missing_required", "patient_id", 0.5, _missing("patient_id")),
@@ -251,53 +279,70 @@ TABLE_FAULTS: dict[str, tuple[Fault, ...]] = {
         Fault("impossible_value", "cost", 1.0, _negate("cost")),
     ),
     "diagnoses": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("unknown_icd10", "icd10", 2.0, _unknown_icd),
         Fault("code_spelling", "icd10", 2.0, _respell),
         Fault("missing_required", "icd10", 1.0, _missing("icd10")),
     ),
     "operations": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("impossible_value", "end_ts", 1.0, _end_before_start),
         Fault("missing_required", "code", 1.0, _missing("code")),
         Fault("missing_required", "start_ts", 0.5, _missing("start_ts")),
     ),
     "labs": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("unit_variant", "value", 2.0, _unit_variant, _is_lab(UNIT_LABS)),
         Fault("impossible_value", "value", 1.5, _fever_60, _is_lab(("TEMP",))),
         Fault("impossible_value", "value", 0.5, _negate("value"), _is_lab(("TEMP",), negate=True)),
         Fault("missing_required", "value", 1.0, _missing("value")),
     ),
     "prescriptions": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("missing_required", "drug_code", 1.0, _missing("drug_code")),
         Fault("impossible_value", "dose", 1.0, _negate("dose")),
     ),
     "bed_census": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("impossible_value", "occupied_beds", 1.0, _negate("occupied_beds")),
         Fault("missing_required", "occupied_beds", 1.0, _missing("occupied_beds")),
     ),
     "equipment_use": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("impossible_value", "hours_used", 1.0, _over_24h),
         Fault("impossible_value", "positives", 1.0, _more_positives),
         Fault("missing_required", "exams", 0.5, _missing("exams")),
     ),
     "case_reports": (
-        DUPLICATE, MALFORMED,
+        DUPLICATE,
+        MALFORMED,
         Fault("invalid_id_checksum", "id_number", 1.0, _map("id_number", _bad_check), _notnull("id_number")),
-        Fault("identity_old_id15", "id_number", 0.5, _map("id_number", lambda v, c: to_old_id15(str(v))),
-              _old_id15_ok),
+        Fault(
+            "identity_old_id15",
+            "id_number",
+            0.5,
+            _map("id_number", lambda v, c: to_old_id15(str(v))),
+            _old_id15_ok,
+        ),
         Fault("missing_required", "onset_date", 1.0, _missing("onset_date")),
         Fault("missing_required", "disease", 0.5, _missing("disease")),
         Fault("missing_required", "address_code", 0.5, _missing("address_code")),
         Fault("impossible_value", "onset_date", 1.0, _onset_after_diagnosis),
         Fault("impossible_value", "age", 0.5, _very_old),
         Fault("unknown_region_code", "address_code", 0.7, _map("address_code", _unknown_region)),
-        Fault("outdated_region_code", "address_code", 0.7, _map("address_code", _outdated_region),
-              _has_old_code("address_code")),
+        Fault(
+            "outdated_region_code",
+            "address_code",
+            0.7,
+            _map("address_code", _outdated_region),
+            _has_old_code("address_code"),
+        ),
         Fault("mojibake", "name", 0.5, _map("name", lambda v, c: mojibake(str(v))), _notnull("name")),
         Fault("mojibake", "address", 0.5, _map("address", lambda v, c: mojibake(str(v)))),
     ),
@@ -310,8 +355,14 @@ def inject(table: str, frame: pd.DataFrame, rate: float, ctx: Context) -> tuple[
     The errors frame has ``row`` (0-based position in the returned frame), ``field``, ``error_kind`` and
     ``expected_action``.
     """
-    empty = pd.DataFrame({"row": pd.Series(dtype=np.int64), "field": pd.Series(dtype=object),
-                          "error_kind": pd.Series(dtype=object), "expected_action": pd.Series(dtype=object)})
+    empty = pd.DataFrame(
+        {
+            "row": pd.Series(dtype=np.int64),
+            "field": pd.Series(dtype=object),
+            "error_kind": pd.Series(dtype=object),
+            "expected_action": pd.Series(dtype=object),
+        }
+    )
     n = len(frame)
     faults = [f for f in TABLE_FAULTS[table] if ctx.vendor.format in f.formats]
     frame = frame.reset_index(drop=True).copy()
@@ -322,7 +373,8 @@ def inject(table: str, frame: pd.DataFrame, rate: float, ctx: Context) -> tuple[
     rows = np.sort(ctx.rng.choice(n, size=m, replace=False))
     picked = frame.iloc[rows]
     weights = np.array([f.weight for f in faults])[None, :] * np.column_stack(
-        [np.ones(m, bool) if f.eligible is None else f.eligible(picked, ctx) for f in faults])
+        [np.ones(m, bool) if f.eligible is None else f.eligible(picked, ctx) for f in faults]
+    )
     total = weights.sum(axis=1)
     rows, weights = rows[total > 0], weights[total > 0]
     cum = np.cumsum(weights, axis=1) / weights.sum(axis=1, keepdims=True)
@@ -334,15 +386,24 @@ def inject(table: str, frame: pd.DataFrame, rate: float, ctx: Context) -> tuple[
 
     dup_src = rows[[faults[k] is DUPLICATE for k in choice]]
     if not len(dup_src):
-        return frame, pd.DataFrame({"row": rows, "field": [faults[k].field for k in choice],
-                                    "error_kind": [faults[k].kind for k in choice],
-                                    "expected_action": [ACTIONS[faults[k].kind] for k in choice]})
+        return frame, pd.DataFrame(
+            {
+                "row": rows,
+                "field": [faults[k].field for k in choice],
+                "error_kind": [faults[k].kind for k in choice],
+                "expected_action": [ACTIONS[faults[k].kind] for k in choice],
+            }
+        )
     copies = frame.iloc[dup_src].copy()
     if ctx.vendor.format.startswith("fhir") and table in KEYS:
         copies[KEYS[table]] = copies[KEYS[table]].astype(str) + "-2"  # a resent resource gets a new id
     # Each copy lands a little after its original, as a re-sent batch would.
-    sort_key = np.concatenate([np.arange(n, dtype=float),
-                               np.minimum(n - 0.5, dup_src + ctx.rng.integers(1, 200, len(dup_src)) + 0.5)])
+    sort_key = np.concatenate(
+        [
+            np.arange(n, dtype=float),
+            np.minimum(n - 0.5, dup_src + ctx.rng.integers(1, 200, len(dup_src)) + 0.5),
+        ]
+    )
     order = np.argsort(sort_key, kind="stable")
     written = pd.concat([frame, copies], ignore_index=True).iloc[order].reset_index(drop=True)
     position = np.empty(len(order), dtype=np.int64)
@@ -350,7 +411,12 @@ def inject(table: str, frame: pd.DataFrame, rate: float, ctx: Context) -> tuple[
     is_dup = np.array([faults[k] is DUPLICATE for k in choice])
     err_rows = np.where(is_dup, 0, position[rows])
     err_rows[is_dup] = position[n + np.arange(is_dup.sum())]
-    errors = pd.DataFrame({"row": err_rows, "field": [faults[k].field for k in choice],
-                           "error_kind": [faults[k].kind for k in choice],
-                           "expected_action": [ACTIONS[faults[k].kind] for k in choice]})
+    errors = pd.DataFrame(
+        {
+            "row": err_rows,
+            "field": [faults[k].field for k in choice],
+            "error_kind": [faults[k].kind for k in choice],
+            "expected_action": [ACTIONS[faults[k].kind] for k in choice],
+        }
+    )
     return written, errors.sort_values("row", kind="stable").reset_index(drop=True)

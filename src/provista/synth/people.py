@@ -94,7 +94,7 @@ def generate_persons(province: Province, n: int, reference_day: np.datetime64, s
     for i, k in enumerate(per_county):
         cells = province.population[i].ravel().astype(float)
         draw = rng.choice(cells.size, size=k, p=cells / cells.sum())
-        sex[start:start + k], group[start:start + k] = np.divmod(draw, len(AGE_GROUPS))
+        sex[start : start + k], group[start : start + k] = np.divmod(draw, len(AGE_GROUPS))
         start += k
     years = group * 5 + rng.integers(0, 5, n)
     old = group == len(AGE_GROUPS) - 1
@@ -105,20 +105,27 @@ def generate_persons(province: Province, n: int, reference_day: np.datetime64, s
     given1 = rng.integers(0, given_len[sex])
     given2 = np.where(rng.random(n) < 0.82, rng.integers(0, given_len[sex]), -1)
     seq = _unique_sequences(county, birth, sex, rng)
-    phone = (np.array(catalogue.PHONE_PREFIXES)[rng.integers(0, len(catalogue.PHONE_PREFIXES), n)]
-             * 100_000_000 + rng.integers(0, 100_000_000, n))
+    phone = np.array(catalogue.PHONE_PREFIXES)[
+        rng.integers(0, len(catalogue.PHONE_PREFIXES), n)
+    ] * 100_000_000 + rng.integers(0, 100_000_000, n)
     return Persons(
-        county=county, sex=sex, birth=birth,
+        county=county,
+        sex=sex,
+        birth=birth,
         surname=rng.choice(len(_SURNAMES), size=n, p=_SURNAME_P).astype(np.int16),
-        given1=given1.astype(np.int16), given2=given2.astype(np.int16), seq=seq,
-        phone=phone.astype(np.int64), road=rng.integers(0, len(catalogue.ROADS), n).astype(np.int16),
+        given1=given1.astype(np.int16),
+        given2=given2.astype(np.int16),
+        seq=seq,
+        phone=phone.astype(np.int64),
+        road=rng.integers(0, len(catalogue.ROADS), n).astype(np.int16),
         house=rng.integers(1, 400, n).astype(np.int16),
         county_start=np.concatenate([[0], np.cumsum(per_county)]),
     )
 
 
-def _unique_sequences(county: np.ndarray, birth: np.ndarray, sex: np.ndarray,
-                      rng: np.random.Generator) -> np.ndarray:
+def _unique_sequences(
+    county: np.ndarray, birth: np.ndarray, sex: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """ID sequence numbers (odd for men, even for women) unique within county and birth date."""
     seq = (rng.integers(0, 500, len(county)) * 2 + (sex == 0)).astype(np.int64)
     while True:
@@ -134,8 +141,13 @@ def _unique_sequences(county: np.ndarray, birth: np.ndarray, sex: np.ndarray,
 def render_names(p: Persons, rows: np.ndarray) -> list[str]:
     surnames, male, female = _SURNAMES, _GIVEN[0], _GIVEN[1]
     out = []
-    for s, sx, g1, g2 in zip(p.surname[rows].tolist(), p.sex[rows].tolist(), p.given1[rows].tolist(),
-                             p.given2[rows].tolist(), strict=True):
+    for s, sx, g1, g2 in zip(
+        p.surname[rows].tolist(),
+        p.sex[rows].tolist(),
+        p.given1[rows].tolist(),
+        p.given2[rows].tolist(),
+        strict=True,
+    ):
         chars = female if sx else male
         out.append(surnames[s] + chars[g1] + (chars[g2] if g2 >= 0 else ""))
     return out
@@ -153,6 +165,9 @@ def render_id_numbers(p: Persons, rows: np.ndarray, county_codes: list[str]) -> 
 
 def render_addresses(p: Persons, rows: np.ndarray, county_names: list[str], province_name: str) -> list[str]:
     roads = catalogue.ROADS
-    return [f"{province_name}{county_names[c]}{roads[r]}{h}号"
-            for c, r, h in zip(p.county[rows].tolist(), p.road[rows].tolist(), p.house[rows].tolist(),
-                               strict=True)]
+    return [
+        f"{province_name}{county_names[c]}{roads[r]}{h}号"
+        for c, r, h in zip(
+            p.county[rows].tolist(), p.road[rows].tolist(), p.house[rows].tolist(), strict=True
+        )
+    ]

@@ -75,8 +75,12 @@ def load_province(name_or_folder: str | Path) -> Province:
     meta = json.loads((folder / "province.json").read_text(encoding="utf-8"))
     for key in ("code", "name_zh", "name_en", "capital_code"):
         if key not in meta:
-            raise ProvinceDataError("missing key", file=str(folder / "province.json"), field=key,
-                                    hint="add it; see the Zhejiang folder for an example")
+            raise ProvinceDataError(
+                "missing key",
+                file=str(folder / "province.json"),
+                field=key,
+                hint="add it; see the Zhejiang folder for an example",
+            )
     cities: dict[str, tuple[str, str]] = {}
     counties: list[County] = []
     div_file = folder / "divisions.csv"
@@ -84,38 +88,72 @@ def load_province(name_or_folder: str | Path) -> Province:
         for row_no, row in enumerate(csv.DictReader(f), start=1):
             code, level = (row.get("code") or "").strip(), (row.get("level") or "").strip()
             if len(code) != 6 or not code.isdigit():
-                raise ProvinceDataError(f"'{code}' is not a 6-digit GB/T 2260 code", file=str(div_file),
-                                        row=row_no, field="code", hint="fix the code or remove the row")
+                raise ProvinceDataError(
+                    f"'{code}' is not a 6-digit GB/T 2260 code",
+                    file=str(div_file),
+                    row=row_no,
+                    field="code",
+                    hint="fix the code or remove the row",
+                )
             if level == "prefecture":
                 cities[code] = (row["name_zh"], row["name_en"])
             elif level == "county":
                 counties.append(County(code, row["name_zh"], row["name_en"], row["parent_code"]))
             elif level != "province":
-                raise ProvinceDataError(f"unknown level '{level}'", file=str(div_file), row=row_no,
-                                        field="level", hint="use province, prefecture or county")
+                raise ProvinceDataError(
+                    f"unknown level '{level}'",
+                    file=str(div_file),
+                    row=row_no,
+                    field="level",
+                    hint="use province, prefecture or county",
+                )
     index = {c.code: i for i, c in enumerate(counties)}
     population = np.zeros((len(counties), len(SEXES), len(AGE_GROUPS)), dtype=np.int64)
     pop_file = folder / "population.csv"
     with open(pop_file, encoding="utf-8-sig", newline="") as f:
         for row_no, row in enumerate(csv.DictReader(f), start=1):
             if row["county_code"] not in index:
-                raise ProvinceDataError(f"county {row['county_code']} is not in divisions.csv",
-                                        file=str(pop_file), row=row_no, field="county_code",
-                                        hint="add the county to divisions.csv or drop the row")
+                raise ProvinceDataError(
+                    f"county {row['county_code']} is not in divisions.csv",
+                    file=str(pop_file),
+                    row=row_no,
+                    field="county_code",
+                    hint="add the county to divisions.csv or drop the row",
+                )
             if row["sex"] not in SEXES or row["age_group"] not in AGE_GROUPS:
-                raise ProvinceDataError("sex must be M or F and age_group one of " + ", ".join(AGE_GROUPS),
-                                        file=str(pop_file), row=row_no, field="sex/age_group")
+                raise ProvinceDataError(
+                    "sex must be M or F and age_group one of " + ", ".join(AGE_GROUPS),
+                    file=str(pop_file),
+                    row=row_no,
+                    field="sex/age_group",
+                )
             try:
                 value = int(row["population"])
             except ValueError:
-                raise ProvinceDataError(f"population '{row['population']}' is not a whole number",
-                                        file=str(pop_file), row=row_no, field="population") from None
-            population[index[row["county_code"]], SEXES.index(row["sex"]),
-                       AGE_GROUPS.index(row["age_group"])] = value
+                raise ProvinceDataError(
+                    f"population '{row['population']}' is not a whole number",
+                    file=str(pop_file),
+                    row=row_no,
+                    field="population",
+                ) from None
+            population[
+                index[row["county_code"]], SEXES.index(row["sex"]), AGE_GROUPS.index(row["age_group"])
+            ] = value
     empty = [c.code for c, n in zip(counties, population.sum(axis=(1, 2)), strict=True) if n == 0]
     if empty:
-        raise ProvinceDataError(f"counties without population: {', '.join(empty)}", file=str(pop_file),
-                                hint="every county in divisions.csv needs rows in population.csv")
-    return Province(code=meta["code"], name_zh=meta["name_zh"], name_en=meta["name_en"],
-                    capital_code=meta["capital_code"], cities=cities, counties=counties,
-                    population=population, outdated_codes=meta.get("outdated_codes", {}), folder=folder)
+        raise ProvinceDataError(
+            f"counties without population: {', '.join(empty)}",
+            file=str(pop_file),
+            hint="every county in divisions.csv needs rows in population.csv",
+        )
+    return Province(
+        code=meta["code"],
+        name_zh=meta["name_zh"],
+        name_en=meta["name_en"],
+        capital_code=meta["capital_code"],
+        cities=cities,
+        counties=counties,
+        population=population,
+        outdated_codes=meta.get("outdated_codes", {}),
+        folder=folder,
+    )

@@ -32,8 +32,13 @@ def _text_columns(table: str, frame: pd.DataFrame, vendor: Vendor) -> pa.Table:
             fmt = vendor.date_format if col in DATE_COLUMNS else vendor.datetime_format
             arr = pc.strftime(pa.array(series.to_numpy("datetime64[s]")), format=fmt)
         elif series.dtype == object:
-            arr = pa.array([None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
-                            for v in series.tolist()], type=pa.string())
+            arr = pa.array(
+                [
+                    None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+                    for v in series.tolist()
+                ],
+                type=pa.string(),
+            )
         else:
             arr = pa.array(series.to_numpy(), from_pandas=True).cast(pa.string())
         arrays.append(arr)
@@ -46,10 +51,15 @@ def write_csv(path: Path, table: str, frame: pd.DataFrame, vendor: Vendor, bom: 
     header = ",".join(h[lang] for h in HEADERS[table].values()) + "\n"
     buf = io.BytesIO()
     if len(frame):
-        pacsv.write_csv(_text_columns(table, frame, vendor), buf,
-                        pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        pacsv.write_csv(
+            _text_columns(table, frame, vendor),
+            buf,
+            pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+        )
     body = buf.getvalue().decode("utf-8")
-    malformed = np.flatnonzero(frame["_malformed"].to_numpy()) if "_malformed" in frame else []
+    malformed: np.ndarray = (
+        np.flatnonzero(frame["_malformed"].to_numpy()) if "_malformed" in frame else np.zeros(0, np.int64)
+    )
     if len(malformed):
         lines = body.split("\n")
         for row in malformed:
@@ -88,13 +98,22 @@ def write_xlsx(folder: Path, table: str, frame: pd.DataFrame, vendor: Vendor) ->
     n_parts = max(1, -(-len(frame) // EXCEL_MAX_ROWS))
     for part in range(n_parts):
         name = f"{table}.xlsx" if part == 0 else f"{table}_{part + 1}.xlsx"
-        chunk = frame.iloc[part * EXCEL_MAX_ROWS:(part + 1) * EXCEL_MAX_ROWS]
-        book = xlsxwriter.Workbook(str(folder / name), {"constant_memory": True, "strings_to_numbers": False,
-                                                         "strings_to_formulas": False, "strings_to_urls": False})
+        chunk = frame.iloc[part * EXCEL_MAX_ROWS : (part + 1) * EXCEL_MAX_ROWS]
+        book = xlsxwriter.Workbook(
+            str(folder / name),
+            {
+                "constant_memory": True,
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
         book.set_properties({"created": FIXED_TIMESTAMP, "author": "Provista synth"})
         sheet = book.add_worksheet(table)
-        formats = [book.add_format({"num_format": "yyyy-mm-dd" if c in DATE_COLUMNS else "yyyy-mm-dd hh:mm:ss"})
-                   for c in columns]
+        formats = [
+            book.add_format({"num_format": "yyyy-mm-dd" if c in DATE_COLUMNS else "yyyy-mm-dd hh:mm:ss"})
+            for c in columns
+        ]
         sheet.write_row(0, 0, [h[lang] for h in HEADERS[table].values()])
         malformed = chunk["_malformed"].to_numpy() if "_malformed" in chunk else np.zeros(len(chunk), bool)
         prepared = [_excel_column(chunk[c]) for c in columns]
