@@ -33,6 +33,7 @@ DEVICE_USE = {
     "DR": (120, 70, 22, 4, 0.50),
     "US": (80, 50, 22, 12, 0.58),
 }
+DX_OP_LEVEL = np.array([d.op_level for d in DIAGNOSES])
 LAB_SHIFT = {
     ("E11.9", "GLU"): 1.6,
     ("J18.9", "WBC"): 1.6,
@@ -105,8 +106,8 @@ def simulate_hospital(
     address_prefix: list[str],
     window: Window,
     seed: int,
-) -> dict[str, pd.DataFrame]:
-    """All canonical records of hospital ``h`` over ``window``."""
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """All canonical records of hospital ``h`` over ``window``, and the operating rooms it needs."""
     rng = np.random.default_rng([seed, 3, h.index])
     days = np.arange(window.start - WARM_UP_DAYS, window.end)
     day_p = visit_day_weights(days, catalogue.SEASONS["cold"])
@@ -154,7 +155,7 @@ def simulate_hospital(
 
     # Operations on admitted patients with a surgical diagnosis.
     op_code = np.array([d.operation for d in DIAGNOSES])[dx]
-    op_level = np.array([d.op_level for d in DIAGNOSES])[dx]
+    op_level = DX_OP_LEVEL[dx]
     can_operate = {"三级": 4, "二级": 3}.get(h.level, 0)
     has_op = (
         (etype == 2)
@@ -200,7 +201,9 @@ def simulate_hospital(
         np.where(
             etype == 1,
             rng.lognormal(np.log(650), 0.6, n),
-            np.maximum(stay_days, 1) * rng.lognormal(np.log(1300), 0.35, n) * (1 + has_op * op_level_of(dx)),
+            np.maximum(stay_days, 1)
+            * rng.lognormal(np.log(1300), 0.35, n)
+            * (1 + has_op * 0.5 * DX_OP_LEVEL[dx]),
         ),
     )
     cost = np.round(cost * LEVEL_COST[h.level], 2)
@@ -251,12 +254,7 @@ def simulate_hospital(
         "prescriptions": prescriptions,
         "bed_census": census,
         "equipment_use": equipment,
-        "_operating_rooms": pd.DataFrame({"n": [n_rooms]}),
-    }
-
-
-def op_level_of(dx: np.ndarray) -> np.ndarray:
-    return np.array([d.op_level for d in DIAGNOSES])[dx] * 0.5
+    }, n_rooms
 
 
 def _to_ts(seconds: np.ndarray) -> np.ndarray:

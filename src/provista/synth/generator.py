@@ -203,7 +203,7 @@ def _hospital_job(i: int) -> HospitalResult:
     s = _STATE
     h: Hospital = s["hospitals"][i]
     province: Province = s["province"]
-    frames = simulate_hospital(
+    frames, operating_rooms = simulate_hospital(
         h, s["persons"], s["visit_weight"], s["county_codes"], s["address_prefix"], s["window"], s["seed"]
     )
     root: Path = s["out"]
@@ -295,7 +295,7 @@ def _hospital_job(i: int) -> HospitalResult:
         "city_code": county.city_code,
         "vendor": h.vendor,
         "beds_open": int(sum(beds.values())),
-        "operating_rooms": int(frames["_operating_rooms"]["n"].iloc[0]) if len(frames["operations"]) else 0,
+        "operating_rooms": operating_rooms if len(frames["operations"]) else 0,
         "departments": ";".join(catalogue.LEVEL_DEPARTMENTS[h.level]),
         **{k.lower(): v for k, v in sorted(h.equipment.items())},
     }
