@@ -67,9 +67,9 @@ class Fault:
 
 
 def mojibake(text: str) -> str:
-    """UTF-8 bytes read as GBK, as when an export's encoding is guessed wrong."""
-    garbled = text.encode("utf-8").decode("gbk", errors="ignore")
-    return garbled if garbled and garbled != text else "锟斤拷" + text
+    """UTF-8 bytes read as GBK, as when an export's encoding is guessed wrong ('?' for lost bytes)."""
+    garbled = text.encode("utf-8").decode("gbk", errors="replace").replace("\ufffd", "?")
+    return garbled if garbled != text else "锟斤拷" + text
 
 
 def _notnull(col: str) -> Mask:

@@ -159,7 +159,7 @@ def spell_icd10(code: str, style: str) -> str:
     if style == "compact":
         return code.replace(".", "")
     if style == "clinical":
-        return f"{code}.x00x001" if "." not in code else code + "0" * (6 - len(code)) + "x001"
+        return f"{code}.x00x001" if "." not in code else code + "0" * (7 - len(code)) + "x001"
     if style == "lower":
         return code.replace(".", "").lower()
     return code

