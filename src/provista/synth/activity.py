@@ -98,7 +98,35 @@ def _dept_map(level: str) -> np.ndarray:
     return np.array([depts.index(x) for x in out], dtype=np.int8)
 
 
-def simulate_hospital(
+@dataclass(frozen=True)
+class Offsets:
+    """Records of each kind a hospital has numbered before the current chunk."""
+
+    patients: int = 0
+    encounters: int = 0
+    diagnoses: int = 0
+    labs: int = 0
+    prescriptions: int = 0
+
+    def after(self, frames: dict[str, pd.DataFrame]) -> Offsets:
+        return Offsets(
+            *(
+                getattr(self, k) + len(frames[k])
+                for k in ("patients", "encounters", "diagnoses", "labs", "prescriptions")
+            )
+        )
+
+
+@dataclass
+class Chunk:
+    """One slice of a hospital's residents and everything that happened to them over the window."""
+
+    frames: dict[str, pd.DataFrame]  # patients, encounters, diagnoses, labs, prescriptions
+    operations: pd.DataFrame  # not yet scheduled: encounter_id, patient_id, op_day, minutes, code, level
+    occupancy: np.ndarray  # midnight census [department index, day of the window]
+
+
+def simulate_chunk(
     h: Hospital,
     persons: Persons,
     visit_weight: np.ndarray,
@@ -106,18 +134,21 @@ def simulate_hospital(
     address_prefix: list[str],
     window: Window,
     seed: int,
-) -> tuple[dict[str, pd.DataFrame], int]:
-    """All canonical records of hospital ``h`` over ``window``, and the operating rooms it needs."""
-    rng = np.random.default_rng([seed, 3, h.index])
+    chunk: int = 0,
+    n_chunks: int = 1,
+    offsets: Offsets = Offsets(),
+) -> Chunk:
+    """Hospital ``h``'s records of the residents in ``chunk`` (of ``n_chunks``, split by resident)."""
+    rng = np.random.default_rng([seed, 3, h.index, chunk])
     days = np.arange(window.start - WARM_UP_DAYS, window.end)
     day_p = visit_day_weights(days, catalogue.SEASONS["cold"])
     span = (window.end - window.start + WARM_UP_DAYS) / (window.end - window.start)
     person_parts = []
     for county, expected in sorted(h.demand.items()):
-        n = int(rng.poisson(expected * span))
+        n = int(rng.poisson(expected * span / n_chunks))
         rows = np.arange(persons.county_start[county], persons.county_start[county + 1])
         u = tier_draw(rows, h.tier)
-        rows = rows[(u >= h.slot[0]) & (u < h.slot[1])]
+        rows = rows[(u >= h.slot[0]) & (u < h.slot[1]) & (rows % n_chunks == chunk)]
         if not len(rows) or not n:
             continue
         w = visit_weight[rows]
@@ -213,9 +244,9 @@ def simulate_hospital(
     people = people[np.argsort(first, kind="stable")]
     mrn_of = {p: i for i, p in enumerate(people.tolist())}
     hid = h.index
-    patient_ids = np.array([f"P{hid:04d}{i + 1:07d}" for i in range(len(people))])
+    patient_ids = np.array([f"P{hid:04d}{offsets.patients + i + 1:07d}" for i in range(len(people))])
     enc_patient = patient_ids[np.array([mrn_of[p] for p in who.tolist()], dtype=np.int64)]
-    encounter_ids = np.array([f"E{hid:04d}{i + 1:08d}" for i in range(n)])
+    encounter_ids = np.array([f"E{hid:04d}{offsets.encounters + i + 1:08d}" for i in range(n)])
     ts = _to_ts
     encounters = pd.DataFrame(
         {
@@ -231,30 +262,35 @@ def simulate_hospital(
     )
     patients = _patients(persons, people, patient_ids, county_codes, address_prefix, rng)
 
-    diagnoses = _diagnoses(hid, encounter_ids, dx, age, rng)
-    operations, n_rooms = _operations(hid, encounter_ids, dx, day, has_op, rng)
-    labs = _labs(hid, encounter_ids, dx, etype, admit_s, rng)
-    prescriptions = _prescriptions(hid, encounter_ids, dx, etype, admit_s, rng)
-    census = _bed_census(
-        dept[etype == 2],
-        admit_s[etype == 2],
-        discharge_s[etype == 2],
-        still_in[etype == 2],
-        window,
-        rng,
-        h.level,
+    diagnoses = _diagnoses(hid, encounter_ids, dx, age, rng, offsets.diagnoses)
+    labs = _labs(hid, encounter_ids, dx, etype, admit_s, rng, offsets.labs)
+    prescriptions = _prescriptions(hid, encounter_ids, dx, etype, admit_s, rng, offsets.prescriptions)
+    ops = np.flatnonzero(has_op)
+    codes = np.array([d.operation for d in DIAGNOSES])[dx[ops]]
+    mean_min = np.array([catalogue.OPERATIONS[c][2] for c in codes], dtype=float)
+    operations = pd.DataFrame(
+        {
+            "encounter_id": encounter_ids[ops],
+            "patient_id": enc_patient[ops],
+            "op_day": day[ops] + 1,
+            "minutes": np.maximum(15, np.round(rng.gamma(8, mean_min / 8))).astype(np.int64),
+            "code": codes,
+            "level": DX_OP_LEVEL[dx[ops]].astype(np.int8),
+        }
     )
-    equipment = _equipment_use(h, window, rng)
-    return {
+    inpatient = etype == 2
+    frames = {
         "patients": patients,
         "encounters": encounters,
         "diagnoses": diagnoses,
-        "operations": operations,
         "labs": labs,
         "prescriptions": prescriptions,
-        "bed_census": census,
-        "equipment_use": equipment,
-    }, n_rooms
+    }
+    return Chunk(
+        frames,
+        operations,
+        _occupancy(dept[inpatient], admit_s[inpatient], discharge_s[inpatient], still_in[inpatient], window),
+    )
 
 
 def _to_ts(seconds: np.ndarray) -> np.ndarray:
@@ -301,7 +337,12 @@ def _patients(
 
 
 def _diagnoses(
-    hid: int, encounter_ids: np.ndarray, dx: np.ndarray, age: np.ndarray, rng: np.random.Generator
+    hid: int,
+    encounter_ids: np.ndarray,
+    dx: np.ndarray,
+    age: np.ndarray,
+    rng: np.random.Generator,
+    offset: int,
 ) -> pd.DataFrame:
     codes = np.array([d.icd10 for d in DIAGNOSES])
     second = (age >= 45) & (rng.random(len(dx)) < 0.35)
@@ -313,7 +354,7 @@ def _diagnoses(
     order = np.lexsort((~primary, enc))
     return pd.DataFrame(
         {
-            "diagnosis_id": [f"D{hid:04d}{i + 1:08d}" for i in range(len(enc))],
+            "diagnosis_id": [f"D{hid:04d}{offset + i + 1:08d}" for i in range(len(enc))],
             "encounter_id": enc[order],
             "icd10": code[order],
             "is_primary": primary[order],
@@ -321,44 +362,26 @@ def _diagnoses(
     )
 
 
-def _operations(
-    hid: int,
-    encounter_ids: np.ndarray,
-    dx: np.ndarray,
-    day: np.ndarray,
-    has_op: np.ndarray,
-    rng: np.random.Generator,
-) -> tuple[pd.DataFrame, int]:
-    """Operations on the day after admission, packed into rooms from 08:00 with turnover between cases."""
-    sel = np.flatnonzero(has_op)
-    codes = np.array([d.operation for d in DIAGNOSES])[dx[sel]]
-    levels = np.array([d.op_level for d in DIAGNOSES])[dx[sel]]
-    mean_min = np.array([catalogue.OPERATIONS[c][2] if c else 0 for c in codes], dtype=float)
-    minutes = np.maximum(15, np.round(rng.gamma(8, mean_min / 8))).astype(np.int64)
-    op_day = day[sel] + 1
-    n_days = max(1, int(np.ptp(op_day)) + 1) if len(sel) else 1
-    rooms = max(1, int(np.ceil(minutes.sum() / n_days / (480 * 0.7)))) if len(sel) else 1
-    order = np.lexsort((rng.random(len(sel)), op_day))
-    frame = pd.DataFrame(
-        {
-            "op_day": op_day[order],
-            "minutes": minutes[order],
-            "sel": sel[order],
-            "code": codes[order],
-            "level": levels[order],
-        }
-    )
+def schedule_operations(hid: int, pending: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Operations on the day after admission, packed into rooms from 08:00 with 25 minutes' turnover.
+
+    Rooms are sized so that an average day fills 70 % of an 8-hour day in each room.
+    """
+    n_days = max(1, int(np.ptp(pending["op_day"])) + 1) if len(pending) else 1
+    rooms = max(1, int(np.ceil(pending["minutes"].sum() / n_days / (480 * 0.7)))) if len(pending) else 1
+    frame = pending.reset_index(drop=True)
+    frame["seq"] = np.arange(len(frame))
+    frame = frame.sort_values(["op_day", "encounter_id"], kind="stable")
     frame["room"] = frame.groupby("op_day").cumcount() % rooms
     frame["busy"] = frame["minutes"] + 25
     frame["offset"] = frame.groupby(["op_day", "room"])["busy"].cumsum() - frame["busy"]
+    frame = frame.sort_values("seq", kind="stable")
     start = frame["op_day"].to_numpy(np.int64) * SECONDS_PER_DAY + 8 * 3600 + frame["offset"].to_numpy() * 60
     end = start + frame["minutes"].to_numpy() * 60
-    frame = frame.sort_values("sel", kind="stable")
-    start, end = start[frame.index.to_numpy()], end[frame.index.to_numpy()]
     out = pd.DataFrame(
         {
             "operation_id": [f"O{hid:04d}{i + 1:07d}" for i in range(len(frame))],
-            "encounter_id": encounter_ids[frame["sel"].to_numpy()],
+            "encounter_id": frame["encounter_id"].to_numpy(),
             "code": frame["code"].to_numpy(),
             "name": [catalogue.OPERATIONS[c][0] for c in frame["code"]],
             "or_room": [f"OR{r + 1:02d}" for r in frame["room"]],
@@ -377,6 +400,7 @@ def _labs(
     etype: np.ndarray,
     admit_s: np.ndarray,
     rng: np.random.Generator,
+    offset: int,
 ) -> pd.DataFrame:
     enc_parts, key_parts = [], []
     for k, d in enumerate(DIAGNOSES):
@@ -402,7 +426,7 @@ def _labs(
         value[sel] = np.round(np.maximum(spec.low, draw), spec.decimals)
     return pd.DataFrame(
         {
-            "lab_id": [f"L{hid:04d}{i + 1:08d}" for i in range(len(rows))],
+            "lab_id": [f"L{hid:04d}{offset + i + 1:08d}" for i in range(len(rows))],
             "encounter_id": encounter_ids[rows],
             "code": [LABS[k].loinc for k in lab_key],
             "name": [LABS[k].name_zh for k in lab_key],
@@ -421,6 +445,7 @@ def _prescriptions(
     etype: np.ndarray,
     admit_s: np.ndarray,
     rng: np.random.Generator,
+    offset: int,
 ) -> pd.DataFrame:
     enc_parts, drug_parts = [], []
     for k, d in enumerate(DIAGNOSES):
@@ -437,7 +462,7 @@ def _prescriptions(
     catalog = catalogue.DRUGS
     return pd.DataFrame(
         {
-            "prescription_id": [f"R{hid:04d}{i + 1:08d}" for i in range(len(rows))],
+            "prescription_id": [f"R{hid:04d}{offset + i + 1:08d}" for i in range(len(rows))],
             "encounter_id": encounter_ids[rows],
             "drug_code": [catalog[d].code for d in drugs],
             "atc": [catalog[d].atc for d in drugs],
@@ -450,36 +475,35 @@ def _prescriptions(
     )
 
 
-def _bed_census(
-    dept: np.ndarray,
-    admit_s: np.ndarray,
-    discharge_s: np.ndarray,
-    still_in: np.ndarray,
-    window: Window,
-    rng: np.random.Generator,
-    level: str,
-) -> pd.DataFrame:
-    """Midnight census: patients admitted before and not discharged by 24:00 of each day, per department.
+def _occupancy(
+    dept: np.ndarray, admit_s: np.ndarray, discharge_s: np.ndarray, still_in: np.ndarray, window: Window
+) -> np.ndarray:
+    """Midnight census [department, day]: patients admitted before and not discharged by 24:00."""
+    n_days = window.end - window.start
+    first = admit_s // SECONDS_PER_DAY - window.start  # counted at the midnight ending the admission day
+    last = np.where(still_in, n_days, discharge_s // SECONDS_PER_DAY - window.start)  # gone by that midnight
+    diff = np.zeros((len(catalogue.DEPARTMENTS), n_days + 1), dtype=np.int64)
+    np.add.at(diff, (dept.astype(np.int64), np.clip(first, 0, n_days)), 1)
+    np.add.at(diff, (dept.astype(np.int64), np.clip(last, 0, n_days)), -1)
+    return np.cumsum(diff, axis=1)[:, :n_days]
+
+
+def bed_census(occupancy: np.ndarray, window: Window, rng: np.random.Generator, level: str) -> pd.DataFrame:
+    """Daily census rows of the departments that had inpatients, with their open beds.
 
     Open beds are sized from the department's mean census and a target occupancy, so occupancy is
     realistic at every scale (see the README: capacity follows the synthetic sample).
     """
     n_days = window.end - window.start
-    first = admit_s // SECONDS_PER_DAY - window.start  # counted at the midnight ending the admission day
-    last = np.where(still_in, n_days, discharge_s // SECONDS_PER_DAY - window.start)  # gone by that midnight
     target = rng.uniform(0.85, 1.02) if level == "三级" else rng.uniform(0.7, 0.92)
-    wards = np.unique(dept)
-    row = np.searchsorted(wards, dept)
-    diff = np.zeros((len(wards), n_days + 1), dtype=np.int64)
-    np.add.at(diff, (row, np.clip(first, 0, n_days)), 1)
-    np.add.at(diff, (row, np.clip(last, 0, n_days)), -1)
-    occupied = np.cumsum(diff, axis=1)[:, :n_days]
+    wards = np.flatnonzero(occupancy.any(axis=1))
+    occupied = occupancy[wards]
     beds = np.maximum(1, np.round(occupied.mean(axis=1) / target)).astype(np.int64)
     dept_codes = np.array(list(catalogue.DEPARTMENTS))
     return pd.DataFrame(
         {
             "date": np.tile(_dates(window.days), len(wards)),
-            "department": np.repeat(dept_codes[wards.astype(np.int64)], n_days),
+            "department": np.repeat(dept_codes[wards], n_days),
             "occupied_beds": occupied.ravel(),
             "open_beds": np.repeat(beds, n_days),
         }
@@ -490,7 +514,7 @@ def _dates(days: np.ndarray) -> np.ndarray:
     return (EPOCH + days.astype("timedelta64[D]")).astype("datetime64[s]")
 
 
-def _equipment_use(h: Hospital, window: Window, rng: np.random.Generator) -> pd.DataFrame:
+def equipment_use(h: Hospital, window: Window, rng: np.random.Generator) -> pd.DataFrame:
     """Daily use of each large device, as a device log reports it (real-world volumes, not the sample)."""
     days = window.days
     devices = [(t, k) for t, count in sorted(h.equipment.items()) for k in range(count)]

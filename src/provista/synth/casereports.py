@@ -136,105 +136,170 @@ def draw_onsets(
     return disease, day, county, outbreak
 
 
-def build_case_reports(
-    province: Province,
-    hospitals: list[Hospital],
-    disease: np.ndarray,
-    onset: np.ndarray,
-    county: np.ndarray,
-    outbreak: np.ndarray,
-    window_end: int,
-    seed: int,
-) -> pd.DataFrame:
-    """One record per case, as the reporting system exports it (canonical values, typed dates)."""
-    rng = np.random.default_rng([seed, 8])
-    n = len(disease)
-    band_pop = _band_population(province)
-    # Age band and sex given disease and county: population × the disease's age and sex profile.
-    ages = np.empty(n, dtype=np.int64)
-    sex = np.empty(n, dtype=np.int8)
-    for k, d in enumerate(DISEASES):
-        sel = np.flatnonzero(disease == k)
-        if not len(sel):
-            continue
-        weights = band_pop[county[sel]].sum(axis=1) * np.asarray(d.age)[None, :]
-        cum = np.cumsum(weights, axis=1) / weights.sum(axis=1, keepdims=True)
-        band = (rng.random(len(sel))[:, None] > cum).sum(axis=1)
-        lo = np.array(CASE_AGE_BANDS)[band]
-        hi = np.append(np.array(CASE_AGE_BANDS)[1:], 90)[band]
-        ages[sel] = rng.integers(lo, hi)
-        sex[sel] = (rng.random(len(sel)) >= d.male_share).astype(np.int8)
-    birth = (onset - ages * 365.25 - rng.integers(0, 365, n)).astype(np.int32)
-    names_given = (catalogue.GIVEN_MALE, catalogue.GIVEN_FEMALE)
-    given_len = np.array([len(g) for g in names_given])
-    surname_p = np.array([p for _, p in catalogue.SURNAMES])
-    persons = Persons(
-        county=county,
-        sex=sex,
-        birth=birth,
-        surname=rng.choice(len(catalogue.SURNAMES), size=n, p=surname_p / surname_p.sum()).astype(np.int16),
-        given1=rng.integers(0, given_len[sex]).astype(np.int16),
-        given2=np.where(rng.random(n) < 0.82, rng.integers(0, given_len[sex]), -1).astype(np.int16),
-        seq=_unique_sequences(county, birth, sex, rng),
-        phone=(
-            np.array(catalogue.PHONE_PREFIXES)[rng.integers(0, len(catalogue.PHONE_PREFIXES), n)]
-            * 100_000_000
-            + rng.integers(0, 100_000_000, n)
-        ),
-        road=rng.integers(0, len(catalogue.ROADS), n).astype(np.int16),
-        house=rng.integers(1, 400, n).astype(np.int16),
-        county_start=np.zeros(1, np.int64),
-    )
-    rows = np.arange(n)
-    codes = [c.code for c in province.counties]
-    mean_delay = np.array([d.onset_to_diagnosis_days for d in DISEASES])[disease]
-    diagnosis_s = (onset + np.floor(rng.gamma(1.5, mean_delay / 1.5))).astype(
-        np.int64
-    ) * SECONDS_PER_DAY + rng.integers(8 * 3600, 20 * 3600, n)
-    deadline_h = np.array([REPORT_DEADLINE_HOURS[d.klass] for d in DISEASES])[disease]
-    delay_h = np.where(
-        rng.random(n) < 0.03, rng.uniform(1.0, 4.0, n) * deadline_h, rng.uniform(0.05, 0.9, n) * deadline_h
-    )
-    report_s = diagnosis_s + (delay_h * 3600).astype(np.int64)
-    units = _reporting_units(province, hospitals, county, rng)
-    occupation = _occupations(ages, rng)
-    klass = np.array([c for c, _ in CASE_CLASSES])
-    class_p = np.array([p for _, p in CASE_CLASSES])
-    frame = pd.DataFrame(
-        {
-            "name": render_names(persons, rows),
-            "id_number": render_id_numbers(persons, rows, codes),
-            "sex": np.where(sex == 0, "M", "F"),
-            "birth_date": (EPOCH + birth.astype("timedelta64[D]")).astype("datetime64[s]"),
-            "age": ages,
-            "phone": persons.phone.astype(str),
-            "occupation": occupation,
-            "address_code": np.array(codes)[county],
-            "address": [
-                f"{province.name_zh}{province.cities[province.counties[c].city_code][0]}"
-                f"{province.counties[c].name_zh}{catalogue.ROADS[r]}{h}号"
-                for c, r, h in zip(
-                    county.tolist(), persons.road.tolist(), persons.house.tolist(), strict=True
-                )
-            ],
-            "case_class": klass[rng.choice(len(klass), size=n, p=class_p)],
-            "disease": np.array([d.name_zh for d in DISEASES])[disease],
-            "onset_date": (EPOCH + onset.astype("timedelta64[D]")).astype("datetime64[s]"),
-            "diagnosis_ts": diagnosis_s.astype("datetime64[s]"),
-            "report_ts": report_s.astype("datetime64[s]"),
-            "reporting_unit": [hospitals[u].name_zh for u in units],
-            "reporting_unit_id": [hospitals[u].hospital_id for u in units],
-            "_disease": disease,
-            "_county": county,
-            "_outbreak": outbreak,
-        }
-    )
-    frame = frame[report_s < window_end * SECONDS_PER_DAY]
-    frame = frame.iloc[np.argsort(frame["report_ts"].to_numpy(), kind="stable")].reset_index(drop=True)
-    year = frame["report_ts"].dt.year.to_numpy()
-    frame.insert(0, "report_id", [f"{y}{i + 1:09d}" for i, y in enumerate(year.tolist())])
-    frame["_person"] = [f"C{i + 1:09d}" for i in range(len(frame))]
-    return frame
+@dataclass
+class CaseReports:
+    """Every case of the window as NumPy arrays; ``frame(rows)`` renders the records of some of them.
+
+    People are drawn for all cases at once (so that ID numbers are unique across years) and rendered to
+    text a year at a time, which bounds memory at any scale.
+    """
+
+    province: Province
+    hospitals: list[Hospital]
+    persons: Persons
+    disease: np.ndarray
+    onset: np.ndarray
+    outbreak: np.ndarray
+    ages: np.ndarray
+    diagnosis_s: np.ndarray
+    report_s: np.ndarray
+    unit: np.ndarray
+    occupation: np.ndarray
+    case_class: np.ndarray
+
+    @classmethod
+    def draw(
+        cls,
+        province: Province,
+        hospitals: list[Hospital],
+        disease: np.ndarray,
+        onset: np.ndarray,
+        county: np.ndarray,
+        outbreak: np.ndarray,
+        window_end: int,
+        seed: int,
+    ) -> CaseReports:
+        """Draw each case's person, delays and reporting unit; keep the cases reported before the end."""
+        rng = np.random.default_rng([seed, 8])
+        n = len(disease)
+        band_pop = _band_population(province)
+        # Age band and sex given disease and county: population × the disease's age and sex profile.
+        ages = np.empty(n, dtype=np.int64)
+        sex = np.empty(n, dtype=np.int8)
+        for k, d in enumerate(DISEASES):
+            sel = np.flatnonzero(disease == k)
+            if not len(sel):
+                continue
+            weights = band_pop[county[sel]].sum(axis=1) * np.asarray(d.age)[None, :]
+            cum = np.cumsum(weights, axis=1) / weights.sum(axis=1, keepdims=True)
+            band = (rng.random(len(sel))[:, None] > cum).sum(axis=1)
+            lo = np.array(CASE_AGE_BANDS)[band]
+            hi = np.append(np.array(CASE_AGE_BANDS)[1:], 90)[band]
+            ages[sel] = rng.integers(lo, hi)
+            sex[sel] = (rng.random(len(sel)) >= d.male_share).astype(np.int8)
+        birth = (onset - ages * 365.25 - rng.integers(0, 365, n)).astype(np.int32)
+        given_len = np.array([len(catalogue.GIVEN_MALE), len(catalogue.GIVEN_FEMALE)])
+        surname_p = np.array([p for _, p in catalogue.SURNAMES])
+        persons = Persons(
+            county=county,
+            sex=sex,
+            birth=birth,
+            surname=rng.choice(len(catalogue.SURNAMES), size=n, p=surname_p / surname_p.sum()).astype(
+                np.int16
+            ),
+            given1=rng.integers(0, given_len[sex]).astype(np.int16),
+            given2=np.where(rng.random(n) < 0.82, rng.integers(0, given_len[sex]), -1).astype(np.int16),
+            seq=_unique_sequences(county, birth, sex, rng),
+            phone=(
+                np.array(catalogue.PHONE_PREFIXES)[rng.integers(0, len(catalogue.PHONE_PREFIXES), n)]
+                * 100_000_000
+                + rng.integers(0, 100_000_000, n)
+            ),
+            road=rng.integers(0, len(catalogue.ROADS), n).astype(np.int16),
+            house=rng.integers(1, 400, n).astype(np.int16),
+            county_start=np.zeros(1, np.int64),
+        )
+        mean_delay = np.array([d.onset_to_diagnosis_days for d in DISEASES])[disease]
+        diagnosis_s = (onset + np.floor(rng.gamma(1.5, mean_delay / 1.5))).astype(
+            np.int64
+        ) * SECONDS_PER_DAY + rng.integers(8 * 3600, 20 * 3600, n)
+        deadline_h = np.array([REPORT_DEADLINE_HOURS[d.klass] for d in DISEASES])[disease]
+        delay_h = np.where(
+            rng.random(n) < 0.03,
+            rng.uniform(1.0, 4.0, n) * deadline_h,
+            rng.uniform(0.05, 0.9, n) * deadline_h,
+        )
+        report_s = diagnosis_s + (delay_h * 3600).astype(np.int64)
+        unit = _reporting_units(province, hospitals, county, rng)
+        occupation = _occupations(ages, rng)
+        class_p = np.array([p for _, p in CASE_CLASSES])
+        case_class = rng.choice(len(CASE_CLASSES), size=n, p=class_p)
+        # The export holds what was reported before it was made; within a year, in order of report.
+        keep = np.flatnonzero(report_s < window_end * SECONDS_PER_DAY)
+        year = (EPOCH + onset[keep].astype("timedelta64[D]")).astype("datetime64[Y]").astype(int)
+        keep = keep[np.lexsort((report_s[keep], year))]
+        p = persons
+        kept_persons = Persons(
+            p.county[keep],
+            p.sex[keep],
+            p.birth[keep],
+            p.surname[keep],
+            p.given1[keep],
+            p.given2[keep],
+            p.seq[keep],
+            p.phone[keep],
+            p.road[keep],
+            p.house[keep],
+            p.county_start,
+        )
+        return cls(
+            province,
+            hospitals,
+            kept_persons,
+            disease[keep],
+            onset[keep],
+            outbreak[keep],
+            ages[keep],
+            diagnosis_s[keep],
+            report_s[keep],
+            unit[keep],
+            occupation[keep],
+            case_class[keep],
+        )
+
+    def by_onset_year(self) -> list[tuple[int, np.ndarray]]:
+        years = (EPOCH + self.onset.astype("timedelta64[D]")).astype("datetime64[Y]").astype(int) + 1970
+        return [(int(y), np.flatnonzero(years == y)) for y in np.unique(years)]
+
+    def frame(self, rows: np.ndarray) -> pd.DataFrame:
+        """The records of ``rows`` (canonical values, typed dates), as the reporting system holds them."""
+        province, p = self.province, self.persons
+        codes = [c.code for c in province.counties]
+        county = p.county[rows]
+        places = [
+            f"{province.name_zh}{province.cities[c.city_code][0]}{c.name_zh}" for c in province.counties
+        ]
+        report_ts = self.report_s[rows].astype("datetime64[s]")
+        years = report_ts.astype("datetime64[Y]").astype(int) + 1970
+        return pd.DataFrame(
+            {
+                "report_id": [f"{y}{i + 1:09d}" for y, i in zip(years.tolist(), rows.tolist(), strict=True)],
+                "name": render_names(p, rows),
+                "id_number": render_id_numbers(p, rows, codes),
+                "sex": np.where(p.sex[rows] == 0, "M", "F"),
+                "birth_date": (EPOCH + p.birth[rows].astype("timedelta64[D]")).astype("datetime64[s]"),
+                "age": self.ages[rows],
+                "phone": p.phone[rows].astype(str),
+                "occupation": self.occupation[rows],
+                "address_code": np.array(codes)[county],
+                "address": [
+                    f"{places[c]}{catalogue.ROADS[r]}{h}号"
+                    for c, r, h in zip(
+                        county.tolist(), p.road[rows].tolist(), p.house[rows].tolist(), strict=True
+                    )
+                ],
+                "case_class": np.array([c for c, _ in CASE_CLASSES])[self.case_class[rows]],
+                "disease": np.array([d.name_zh for d in DISEASES])[self.disease[rows]],
+                "onset_date": (EPOCH + self.onset[rows].astype("timedelta64[D]")).astype("datetime64[s]"),
+                "diagnosis_ts": self.diagnosis_s[rows].astype("datetime64[s]"),
+                "report_ts": report_ts,
+                "reporting_unit": [self.hospitals[u].name_zh for u in self.unit[rows]],
+                "reporting_unit_id": [self.hospitals[u].hospital_id for u in self.unit[rows]],
+                "_disease": self.disease[rows],
+                "_outbreak": self.outbreak[rows],
+                "_person": [f"C{i + 1:09d}" for i in rows.tolist()],
+            }
+        )
 
 
 def _reporting_units(

@@ -237,22 +237,29 @@ def write_fhir(
     hospital_id: str,
     subject_of: dict[str, str],
     as_bundles: bool,
+    first_bundle: int = 1,
+    append: bool = False,
 ) -> list[tuple[str, int]]:
-    """Write one table as NDJSON (``Patient.ndjson``) or as Bundles of BUNDLE_SIZE (``Patient-0001.json``)."""
+    """Write one table as NDJSON (``Patient.ndjson``) or as Bundles of BUNDLE_SIZE (``Patient-0001.json``).
+
+    ``first_bundle`` and ``append`` continue what an earlier chunk of the same hospital wrote.
+    """
     rtype = RESOURCE_TYPES[table]
     folder.mkdir(parents=True, exist_ok=True)
     items = [orjson.dumps(res) for res in resources(table, frame, hospital_id, subject_of)]
     if not items:
         return []
     if not as_bundles:
-        (folder / f"{rtype}.ndjson").write_bytes(b"".join(i + b"\n" for i in items))
+        with open(folder / f"{rtype}.ndjson", "ab" if append else "wb") as f:
+            f.write(b"".join(i + b"\n" for i in items))
         return [(f"{rtype}.ndjson", len(items))]
     parts = []
-    for k in range(max(1, -(-len(items) // BUNDLE_SIZE))):
+    for k in range(-(-len(items) // BUNDLE_SIZE)):
         chunk = items[k * BUNDLE_SIZE : (k + 1) * BUNDLE_SIZE]
-        name = f"{rtype}-{k + 1:04d}.json"
+        number = first_bundle + k
+        name = f"{rtype}-{number:04d}.json"
         head = orjson.dumps(
-            {"resourceType": "Bundle", "id": f"{hospital_id}-{rtype}-{k + 1}", "type": "collection"}
+            {"resourceType": "Bundle", "id": f"{hospital_id}-{rtype}-{number}", "type": "collection"}
         )
         entries = b",".join(b'{"resource":' + i + b"}" for i in chunk)
         (folder / name).write_bytes(head[:-1] + b',"entry":[' + entries + b"]}")

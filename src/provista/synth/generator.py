@@ -29,7 +29,15 @@ import pandas as pd
 from provista import __version__
 from provista.errors import ConfigError, OutputExistsError
 from provista.synth import casereports, catalogue
-from provista.synth.activity import Window, simulate_hospital
+from provista.synth.activity import (
+    WARM_UP_DAYS,
+    Offsets,
+    Window,
+    bed_census,
+    equipment_use,
+    schedule_operations,
+    simulate_chunk,
+)
 from provista.synth.fhir import write_fhir
 from provista.synth.hospitals import LEVEL_EN, Hospital, allocate_demand, build_hospitals
 from provista.synth.inject import Context, inject
@@ -38,6 +46,7 @@ from provista.synth.province import Province, load_province
 from provista.synth.vendors import KEYS, REPORTING_VENDOR, VENDOR_SPECS, Vendor, style
 from provista.synth.writers import write_csv, write_xlsx
 
+CHUNKED_TABLES = ("patients", "encounters", "diagnoses", "labs", "prescriptions")
 HOSPITAL_TABLES = (
     "patients",
     "encounters",
@@ -108,8 +117,6 @@ class HospitalResult:
     registry: dict[str, Any]
     departments: list[dict[str, Any]]
     files: list[dict[str, Any]]
-    errors: pd.DataFrame
-    identities: pd.DataFrame
     counts: Counter[str] = field(default_factory=Counter)
 
 
@@ -147,131 +154,187 @@ def visit_weights(persons: Persons, day: np.datetime64) -> np.ndarray:
 
 # State shared with worker processes (inherited by fork, never pickled).
 _STATE: dict[str, Any] = {}
+CHUNK_ENCOUNTERS = 100_000  # a hospital is generated in slices of about this many encounters
+TRUTH_PARTS = "truth/.parts"
 
 
-def _write(
-    root: Path,
-    rel_dir: str,
-    table: str,
-    frame: pd.DataFrame,
-    vendor: Vendor,
-    bom: bool,
-    hospital_id: str,
-    subject_of: dict[str, str],
-) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int]]]:
-    """Write one table; return each row's file and record_ref, and the (file, rows) written."""
-    n = len(frame)
-    if vendor.format == "csv":
-        name = f"{rel_dir}/{table}.csv"
-        write_csv(root / name, table, frame, vendor, bom=bom)
-        return np.full(n, name, dtype=object), np.arange(1, n + 1).astype(str).astype(object), [(name, n)]
+def _encoding(vendor: Vendor, bom: bool) -> str:
+    if vendor.format.startswith("fhir"):
+        return "json"
     if vendor.format == "xlsx":
-        parts = [
-            (f"{rel_dir}/{name}", rows) for name, rows in write_xlsx(root / rel_dir, table, frame, vendor)
-        ]
-        files = np.concatenate([np.full(rows, name, dtype=object) for name, rows in parts])
-        refs = np.concatenate([np.arange(1, rows + 1) for _, rows in parts]).astype(str).astype(object)
-        return files, refs, parts
-    parts = [
-        (f"{rel_dir}/{name}", rows)
-        for name, rows in write_fhir(
-            root / rel_dir, table, frame, hospital_id, subject_of, vendor.format == "fhir_bundle"
+        return "xlsx"
+    return "gbk" if vendor.encoding == "gbk" else ("utf-8-sig" if bom else "utf-8")
+
+
+class SourceWriter:
+    """Writes one source's tables chunk by chunk and keeps what the truth and the manifest need.
+
+    CSV and NDJSON files grow by appending; Bundles continue their numbering; Excel workbooks are written
+    whole (hospitals that export Excel are generated in one chunk). Truth rows go to part files under
+    ``truth/.parts`` so that no process holds them all.
+    """
+
+    def __init__(self, root: Path, rel_dir: str, source_id: str, bom: bool) -> None:
+        self.root, self.rel_dir, self.source_id, self.bom = root, rel_dir, source_id, bom
+        self.rows: Counter[str] = Counter()  # rows written per file
+        self.bundles: Counter[str] = Counter()  # bundles written per table
+        self.entries: dict[str, dict[str, Any]] = {}  # manifest entry per file
+        self.errors = root / TRUTH_PARTS / f"{source_id}.errors.csv"
+        self.identities = root / TRUTH_PARTS / f"{source_id}.identities.csv"
+        self.errors.parent.mkdir(parents=True, exist_ok=True)
+        for part in (self.errors, self.identities):
+            part.write_bytes(b"")
+
+    def write(
+        self,
+        table: str,
+        frame: pd.DataFrame,
+        vendor: Vendor,
+        errors: pd.DataFrame,
+        subject_of: dict[str, str] | None = None,
+        file_stem: str | None = None,
+    ) -> None:
+        """Write ``frame`` (vendor-styled, errors injected) and record its truth rows."""
+        n = len(frame)
+        stem = file_stem or table
+        if vendor.format == "csv":
+            name = f"{self.rel_dir}/{stem}.csv"
+            write_csv(self.root / name, table, frame, vendor, bom=self.bom, append=self.rows[name] > 0)
+            parts = [(name, n)]
+            refs = (self.rows[name] + np.arange(1, n + 1)).astype(str).astype(object)
+        elif vendor.format == "xlsx":
+            parts = [
+                (f"{self.rel_dir}/{f}", rows)
+                for f, rows in write_xlsx(self.root / self.rel_dir, table, frame, vendor)
+            ]
+            refs = np.concatenate([np.arange(1, rows + 1) for _, rows in parts]).astype(str).astype(object)
+        else:
+            bundles = vendor.format == "fhir_bundle"
+            parts = [
+                (f"{self.rel_dir}/{f}", rows)
+                for f, rows in write_fhir(
+                    self.root / self.rel_dir,
+                    table,
+                    frame,
+                    self.source_id,
+                    subject_of or {},
+                    bundles,
+                    first_bundle=self.bundles[table] + 1,
+                    append=self.rows[f"{self.rel_dir}/{table}"] > 0,
+                )
+            ]
+            self.bundles[table] += len(parts) if bundles else 0
+            self.rows[f"{self.rel_dir}/{table}"] += n
+            refs = frame[KEYS[table]].astype(str).to_numpy(dtype=object)
+        files = (
+            np.concatenate([np.full(rows, f, dtype=object) for f, rows in parts])
+            if parts
+            else np.zeros(0, dtype=object)
         )
-    ]
-    files = (
-        np.concatenate([np.full(rows, name, dtype=object) for name, rows in parts])
-        if parts
-        else np.zeros(0, dtype=object)
-    )
-    return files, frame[KEYS[table]].astype(str).to_numpy(dtype=object), parts
+        for f, rows in parts:
+            self.rows[f] += rows
+            entry = self.entries.setdefault(
+                f,
+                {
+                    "path": f,
+                    "hospital_id": self.source_id if self.rel_dir.startswith("hospitals") else "",
+                    "table": table,
+                    "vendor": vendor.key,
+                    "format": vendor.format,
+                    "encoding": _encoding(vendor, self.bom),
+                    "rows": 0,
+                },
+            )
+            entry["rows"] += rows
+        at = errors["row"].to_numpy()
+        _append_csv(
+            self.errors,
+            pd.DataFrame(
+                {
+                    "source_file": files[at],
+                    "record_ref": refs[at],
+                    "field": errors["field"].to_numpy(),
+                    "error_kind": errors["error_kind"].to_numpy(),
+                    "expected_action": errors["expected_action"].to_numpy(),
+                }
+            ),
+        )
+        if "_person" in frame:
+            people = frame["_person"].tolist()
+            ids = people if table == "case_reports" else [f"P{p:09d}" for p in people]
+            _append_csv(
+                self.identities,
+                pd.DataFrame({"source_file": files, "record_ref": refs, "true_person_id": ids}),
+            )
 
 
-def _truth_rows(errors: pd.DataFrame, files: np.ndarray, refs: np.ndarray) -> pd.DataFrame:
-    rows = errors["row"].to_numpy()
-    return pd.DataFrame(
-        {
-            "source_file": files[rows],
-            "record_ref": refs[rows],
-            "field": errors["field"].to_numpy(),
-            "error_kind": errors["error_kind"].to_numpy(),
-            "expected_action": errors["expected_action"].to_numpy(),
-        }
-    )
+def _append_csv(path: Path, frame: pd.DataFrame) -> None:
+    if len(frame):
+        with open(path, "a", encoding="utf-8", newline="") as f:
+            frame.to_csv(f, index=False, header=False, lineterminator="\n")
+
+
+def _chunks_for(h: Hospital, window_days: int) -> int:
+    """How many slices hospital ``h`` is generated in (Excel exports are written whole)."""
+    expected = sum(h.demand.values()) * (window_days + WARM_UP_DAYS) / window_days
+    return 1 if h.vendor == "xlsx_zh" else max(1, int(np.ceil(expected / CHUNK_ENCOUNTERS)))
 
 
 def _hospital_job(i: int) -> HospitalResult:
     s = _STATE
     h: Hospital = s["hospitals"][i]
     province: Province = s["province"]
-    frames, operating_rooms = simulate_hospital(
-        h, s["persons"], s["visit_weight"], s["county_codes"], s["address_prefix"], s["window"], s["seed"]
-    )
-    root: Path = s["out"]
-    rel_dir = f"hospitals/{h.hospital_id}"
-    subject_of = dict(
-        zip(frames["encounters"]["encounter_id"], frames["encounters"]["patient_id"], strict=True)
-    )
+    window: Window = s["window"]
+    writer = SourceWriter(s["out"], f"hospitals/{h.hospital_id}", h.hospital_id, bom=h.index % 2 == 1)
     ctx = Context(
         VENDOR_SPECS[h.vendor],
         province.outdated_codes,
         province.code,
         np.random.default_rng([s["seed"], 4, h.index]),
     )
-    result = HospitalResult({}, [], [], pd.DataFrame(), pd.DataFrame())
-    errors, identities = [], []
-    for table in HOSPITAL_TABLES:
-        vendor = VENDOR_SPECS[
-            REPORTING_VENDOR.get(h.vendor, h.vendor) if table in REPORTING_TABLES else h.vendor
-        ]
-        ctx.vendor = vendor
-        written, errs = inject(table, style(table, frames[table], vendor), s["error_rate"], ctx)
-        files, refs, parts = _write(
-            root,
-            rel_dir,
-            table,
-            written,
-            vendor,
-            bom=h.index % 2 == 1,
-            hospital_id=h.hospital_id,
-            subject_of=subject_of,
+    result = HospitalResult({}, [], [])
+
+    def emit(table: str, frame: pd.DataFrame, subject_of: dict[str, str] | None = None) -> None:
+        key = REPORTING_VENDOR.get(h.vendor, h.vendor) if table in REPORTING_TABLES else h.vendor
+        ctx.vendor = VENDOR_SPECS[key]
+        written, errors = inject(table, style(table, frame, ctx.vendor), s["error_rate"], ctx)
+        writer.write(table, written, ctx.vendor, errors, subject_of)
+        result.counts[table] += len(frame)
+
+    n_chunks = _chunks_for(h, window.end - window.start)
+    offsets = Offsets()
+    occupancy = np.zeros((len(catalogue.DEPARTMENTS), window.end - window.start), dtype=np.int64)
+    pending = []
+    for chunk in range(n_chunks):
+        part = simulate_chunk(
+            h,
+            s["persons"],
+            s["visit_weight"],
+            s["county_codes"],
+            s["address_prefix"],
+            window,
+            s["seed"],
+            chunk,
+            n_chunks,
+            offsets,
         )
-        errors.append(_truth_rows(errs, files, refs))
-        if table == "patients":
-            identities.append(
-                pd.DataFrame(
-                    {
-                        "source_file": files,
-                        "record_ref": refs,
-                        "true_person_id": [f"P{p:09d}" for p in written["_person"].tolist()],
-                    }
-                )
-            )
-        for name, rows in parts:
-            encoding = (
-                "json"
-                if vendor.format.startswith("fhir")
-                else (
-                    "xlsx"
-                    if vendor.format == "xlsx"
-                    else vendor.encoding
-                    if vendor.encoding == "gbk"
-                    else ("utf-8-sig" if h.index % 2 == 1 else "utf-8")
-                )
-            )
-            result.files.append(
-                {
-                    "path": name,
-                    "hospital_id": h.hospital_id,
-                    "table": table,
-                    "vendor": vendor.key,
-                    "format": vendor.format,
-                    "encoding": encoding,
-                    "rows": rows,
-                }
-            )
-        result.counts[table] += len(frames[table])
-    result.counts.update(f"encounters.{t}" for t in frames["encounters"]["type"])
-    census = frames["bed_census"]
+        encounters = part.frames["encounters"]
+        subject_of = dict(zip(encounters["encounter_id"], encounters["patient_id"], strict=True))
+        for table in CHUNKED_TABLES:
+            emit(table, part.frames[table], subject_of)
+        result.counts.update(f"encounters.{t}" for t in encounters["type"])
+        offsets = offsets.after(part.frames)
+        occupancy += part.occupancy
+        pending.append(part.operations)
+        del part, encounters, subject_of
+    rng = np.random.default_rng([s["seed"], 10, h.index])
+    ops = pd.concat(pending, ignore_index=True)
+    operations, rooms = schedule_operations(h.index, ops)
+    emit("operations", operations, dict(zip(ops["encounter_id"], ops["patient_id"], strict=True)))
+    census = bed_census(occupancy, window, rng, h.level)
+    emit("bed_census", census)
+    emit("equipment_use", equipment_use(h, window, rng))
+
     beds = census.groupby("department")["open_beds"].first().to_dict() if len(census) else {}
     for dept in catalogue.LEVEL_DEPARTMENTS[h.level]:
         zh, en = catalogue.DEPARTMENTS[dept]
@@ -295,16 +358,16 @@ def _hospital_job(i: int) -> HospitalResult:
         "city_code": county.city_code,
         "vendor": h.vendor,
         "beds_open": int(sum(beds.values())),
-        "operating_rooms": operating_rooms if len(frames["operations"]) else 0,
+        "operating_rooms": rooms if len(operations) else 0,
         "departments": ";".join(catalogue.LEVEL_DEPARTMENTS[h.level]),
         **{k.lower(): v for k, v in sorted(h.equipment.items())},
     }
-    result.errors = pd.concat(errors, ignore_index=True)
-    result.identities = pd.concat(identities, ignore_index=True)
+    result.files = list(writer.entries.values())
     return result
 
 
 def _case_report_job() -> dict[str, Any]:
+    """The CDC's export: one file per year of onset, written year by year."""
     s = _STATE
     province: Province = s["province"]
     scale: Scale = s["scale"]
@@ -313,55 +376,32 @@ def _case_report_job() -> dict[str, Any]:
     expected = casereports.expected_daily(province, days, scale.case_fraction, s["seed"])
     outbreaks = casereports.choose_outbreaks(province, expected, days, scale.outbreaks, s["seed"])
     disease, onset, county, outbreak = casereports.draw_onsets(expected, days, outbreaks, s["seed"])
-    frame = casereports.build_case_reports(
+    cases = casereports.CaseReports.draw(
         province, s["hospitals"], disease, onset, county, outbreak, end, s["seed"]
     )
-    surviving = np.bincount(
-        frame["_outbreak"].to_numpy()[frame["_outbreak"].to_numpy() >= 0], minlength=len(outbreaks)
-    )
+    vendor = VENDOR_SPECS["cdc_nndrs"]
+    writer = SourceWriter(s["out"], "cdc", "cdc", bom=False)
+    surviving = np.zeros(len(outbreaks), dtype=np.int64)
+    classes: Counter[str] = Counter()
+    for year, rows in cases.by_onset_year():
+        frame = cases.frame(rows)
+        flagged = frame["_outbreak"].to_numpy()
+        surviving += np.bincount(flagged[flagged >= 0], minlength=len(outbreaks))
+        classes.update(casereports.DISEASES[d].klass for d in frame["_disease"].tolist())
+        ctx = Context(
+            vendor, province.outdated_codes, province.code, np.random.default_rng([s["seed"], 9, year])
+        )
+        written, errors = inject("case_reports", style("case_reports", frame, vendor), s["error_rate"], ctx)
+        writer.write("case_reports", written, vendor, errors, file_stem=f"case_reports_{year}")
     outbreaks = [
         casereports.Outbreak(o.county, o.disease, o.start, o.end, int(surviving[j]))
         for j, o in enumerate(outbreaks)
     ]
-    vendor = VENDOR_SPECS["cdc_nndrs"]
-    root: Path = s["out"]
-    files_out, errors, identities = [], [], []
-    years = frame["report_ts"].dt.year.to_numpy()
-    for year in np.unique(years):
-        part = frame[years == year]
-        ctx = Context(
-            vendor, province.outdated_codes, province.code, np.random.default_rng([s["seed"], 9, int(year)])
-        )
-        written, errs = inject("case_reports", style("case_reports", part, vendor), s["error_rate"], ctx)
-        name = f"cdc/case_reports_{year}.csv"
-        write_csv(root / name, "case_reports", written, vendor)
-        refs = np.arange(1, len(written) + 1).astype(str).astype(object)
-        files = np.full(len(written), name, dtype=object)
-        errors.append(_truth_rows(errs, files, refs))
-        identities.append(
-            pd.DataFrame(
-                {"source_file": files, "record_ref": refs, "true_person_id": written["_person"].to_numpy()}
-            )
-        )
-        files_out.append(
-            {
-                "path": name,
-                "hospital_id": "",
-                "table": "case_reports",
-                "vendor": vendor.key,
-                "format": "csv",
-                "encoding": "gbk",
-                "rows": len(written),
-            }
-        )
-    classes = Counter(casereports.DISEASES[d].klass for d in frame["_disease"].tolist())
     return {
-        "files": files_out,
-        "errors": pd.concat(errors, ignore_index=True),
-        "identities": pd.concat(identities, ignore_index=True),
+        "files": list(writer.entries.values()),
         "outbreaks": casereports.outbreak_frame(province, outbreaks),
         "counts": {
-            "case_reports": len(frame),
+            "case_reports": int(sum(classes.values())),
             "case_reports_by_class": {k: classes[k] for k in ("甲", "乙", "丙")},
         },
     }
@@ -430,6 +470,44 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
 
 
+def _join_parts(
+    out: Path, sources: list[str], kind: str, header: str, count_column: int | None = None
+) -> Counter[str]:
+    """Concatenate the sources' truth part files in source order; count rows (by one column's value)."""
+    counts: Counter[str] = Counter()
+    parts = out / TRUTH_PARTS
+    with open(out / f"truth/{kind}.csv", "w", encoding="utf-8", newline="") as target:
+        target.write(header + "\n")
+        for source in sources:
+            part = parts / f"{source}.{kind}.csv"
+            with open(part, encoding="utf-8") as f:
+                for block in iter(lambda: f.read(1 << 20), ""):
+                    target.write(block)
+            with open(part, encoding="utf-8") as f:
+                for line in f:
+                    counts[
+                        line.rstrip("\n").split(",")[count_column] if count_column is not None else kind
+                    ] += 1
+            part.unlink()
+    return counts
+
+
+def _write_persons(path: Path, persons: Persons, province: Province, chunk: int = 1_000_000) -> None:
+    codes = np.array([c.code for c in province.counties])
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("true_person_id,county_code,sex,birth_date\n")
+        for lo in range(0, len(persons), chunk):
+            rows = np.arange(lo, min(lo + chunk, len(persons)))
+            pd.DataFrame(
+                {
+                    "true_person_id": [f"P{i:09d}" for i in rows],
+                    "county_code": codes[persons.county[rows]],
+                    "sex": np.where(persons.sex[rows] == 0, "M", "F"),
+                    "birth_date": (EPOCH + persons.birth[rows].astype("timedelta64[D]")).astype(str),
+                }
+            ).to_csv(f, index=False, header=False, lineterminator="\n")
+
+
 def _write_registry_truth_manifest(
     out: Path,
     options: SynthOptions,
@@ -493,22 +571,14 @@ def _write_registry_truth_manifest(
         )
     _csv(pd.DataFrame(regions), out / "registry/regions.csv")
 
-    errors = pd.concat([r.errors for r in results] + [cases["errors"]], ignore_index=True)
-    identities = pd.concat([r.identities for r in results] + [cases["identities"]], ignore_index=True)
-    _csv(errors, out / "truth/errors.csv")
-    _csv(identities, out / "truth/identities.csv")
-    _csv(cases["outbreaks"], out / "truth/outbreaks.csv")
-    _csv(
-        pd.DataFrame(
-            {
-                "true_person_id": [f"P{i:09d}" for i in range(len(persons))],
-                "county_code": np.array([c.code for c in province.counties])[persons.county],
-                "sex": np.where(persons.sex == 0, "M", "F"),
-                "birth_date": (EPOCH + persons.birth.astype("timedelta64[D]")).astype(str),
-            }
-        ),
-        out / "truth/persons.csv",
+    sources = [r.registry["hospital_id"] for r in results] + ["cdc"]
+    error_kinds = _join_parts(
+        out, sources, "errors", "source_file,record_ref,field,error_kind,expected_action", count_column=3
     )
+    identities = _join_parts(out, sources, "identities", "source_file,record_ref,true_person_id")
+    (out / TRUTH_PARTS).rmdir()
+    _csv(cases["outbreaks"], out / "truth/outbreaks.csv")
+    _write_persons(out / "truth/persons.csv", persons, province)
 
     counts: Counter[str] = Counter()
     for r in results:
@@ -553,8 +623,8 @@ def _write_registry_truth_manifest(
             },
             **cases["counts"],
             "outbreaks": len(cases["outbreaks"]),
-            "errors": {"total": len(errors), **dict(sorted(Counter(errors["error_kind"]).items()))},
-            "identities": len(identities),
+            "errors": {"total": sum(error_kinds.values()), **dict(sorted(error_kinds.items()))},
+            "identities": sum(identities.values()),
         },
         "files": [f for r in results for f in r.files] + cases["files"],
     }

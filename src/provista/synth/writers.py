@@ -45,10 +45,15 @@ def _text_columns(table: str, frame: pd.DataFrame, vendor: Vendor) -> pa.Table:
     return pa.table(arrays, names=list(HEADERS[table]))
 
 
-def write_csv(path: Path, table: str, frame: pd.DataFrame, vendor: Vendor, bom: bool = False) -> None:
-    """One CSV file with the vendor's headers, dates and encoding; malformed rows are cut short."""
+def write_csv(
+    path: Path, table: str, frame: pd.DataFrame, vendor: Vendor, bom: bool = False, append: bool = False
+) -> None:
+    """CSV with the vendor's headers, dates and encoding; malformed rows are cut short.
+
+    With ``append`` the rows are added to an existing file (written by an earlier chunk), without header.
+    """
     lang = 0 if vendor.language == "zh" else 1
-    header = ",".join(h[lang] for h in HEADERS[table].values()) + "\n"
+    header = "" if append else ",".join(h[lang] for h in HEADERS[table].values()) + "\n"
     buf = io.BytesIO()
     if len(frame):
         pacsv.write_csv(
@@ -66,10 +71,10 @@ def write_csv(path: Path, table: str, frame: pd.DataFrame, vendor: Vendor, bom: 
             fields = lines[row].split(",")
             lines[row] = ",".join(fields[: max(1, len(fields) // 2)])  # the export cut the record short
         body = "\n".join(lines)
-    text = header + body
-    encoding = "gbk" if vendor.encoding == "gbk" else ("utf-8-sig" if bom else "utf-8")
+    encoding = "gbk" if vendor.encoding == "gbk" else ("utf-8-sig" if bom and not append else "utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(text.encode(encoding))
+    with open(path, "ab" if append else "wb") as f:
+        f.write((header + body).encode(encoding))
 
 
 def _excel_column(series: pd.Series) -> tuple[list[object], bool]:
