@@ -141,9 +141,7 @@ def test_mojibake_is_told_from_real_names_and_addresses():
     province = load_province("zhejiang")
     persons = generate_persons(province, 20_000, np.datetime64("2020-11-01"), seed=11)
     rows = np.arange(len(persons))
-    texts = render_names(persons, rows) + render_addresses(
-        persons, rows, [c.name_zh for c in province.counties], province.name_zh
-    )
+    texts = render_names(persons, rows) + render_addresses(persons, rows, province.places())
     assert not any(looks_like_mojibake(t) for t in texts)
     assert all(looks_like_mojibake(mojibake(t)) for t in texts)
     assert looks_like_mojibake("鐜嬩紵")  # 王伟, UTF-8 read as GBK

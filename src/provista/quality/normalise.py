@@ -124,6 +124,15 @@ DATETIME_FORMATS = (
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+def _likely_formats(text: pd.Series) -> list[str]:
+    """The formats to try, the one that reads a sample of the column first (a column has one habit)."""
+    sample = text.dropna().head(20)
+    for fmt in DATETIME_FORMATS:
+        if len(sample) and pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
+            return [fmt] + [f for f in DATETIME_FORMATS if f != fmt]
+    return list(DATETIME_FORMATS)
+
+
 def parse_datetimes(values: pd.Series) -> pd.Series:
     """Strings in any of the sources' date formats → datetime64[s] (NaT where nothing fits).
 
@@ -140,7 +149,7 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     if has_tz.any():
         stamps = pd.to_datetime(text[has_tz], utc=True, errors="coerce", format="ISO8601")
         out[has_tz] = stamps.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).astype("datetime64[s]")
-    for fmt in DATETIME_FORMATS:
+    for fmt in _likely_formats(text[~has_tz]):
         todo = out.isna() & text.notna() & ~has_tz
         if not todo.any():
             break

@@ -308,7 +308,7 @@ def _patients(
     address_prefix: list[str],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    from provista.synth.people import render_id_numbers, render_names
+    from provista.synth.people import render_addresses, render_id_numbers, render_names
 
     ages = persons.age_on(np.datetime64("2025-01-01"), people)
     ids = np.array(render_id_numbers(persons, people, county_codes), dtype=object)
@@ -321,15 +321,7 @@ def _patients(
             "birth_date": (EPOCH + persons.birth[people].astype("timedelta64[D]")).astype("datetime64[s]"),
             "id_number": ids,
             "phone": persons.phone[people].astype(str),
-            "address": [
-                f"{address_prefix[c]}{catalogue.ROADS[r]}{hn}号"
-                for c, r, hn in zip(
-                    persons.county[people].tolist(),
-                    persons.road[people].tolist(),
-                    persons.house[people].tolist(),
-                    strict=True,
-                )
-            ],
+            "address": render_addresses(persons, people, address_prefix),
             "county_code": np.array(county_codes)[persons.county[people]],
             "_person": people,
         }
@@ -532,7 +524,8 @@ def equipment_use(h: Hospital, window: Window, rng: np.random.Generator) -> pd.D
             )
         )
     available = np.where(rng.random((n, m)) < 0.01, hours[:, None] / 2, hours[:, None])  # maintenance days
-    exams = rng.poisson(rate[:, None] * weekday[None, :] * available / hours[:, None])
+    capacity = np.floor(available * 60 / minutes[:, None]).astype(np.int64)  # exams that fit in the hours
+    exams = np.minimum(capacity, rng.poisson(rate[:, None] * weekday[None, :] * available / hours[:, None]))
     used = np.minimum(available, np.round(exams * minutes[:, None] / 60 * rng.uniform(0.9, 1.2, (n, m)), 1))
     return pd.DataFrame(
         {

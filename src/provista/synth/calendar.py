@@ -44,11 +44,28 @@ def holidays(first_day: int, last_day: int) -> frozenset[int]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=8)
+def makeup_workdays(first_day: int, last_day: int) -> frozenset[int]:
+    """Weekend days that are working days (调休), when the calendar knows the year."""
+    out: set[int] = set()
+    for day in range(first_day, last_day + 1):
+        date = day_to_date(day)
+        if date.weekday() >= 5:
+            try:
+                if chinese_calendar.is_workday(date):
+                    out.add(day)
+            except NotImplementedError:
+                continue
+    return frozenset(out)
+
+
 def visit_day_weights(days: np.ndarray, season: tuple[float, ...], weekday: bool = True) -> np.ndarray:
-    """Relative visit volume on each day: season × weekday × holiday."""
+    """Relative visit volume on each day: season × weekday × holiday; make-up workdays count as Fridays."""
     weights = np.asarray(season)[months_of(days)].astype(float)
     if weekday:
         weights *= WEEKDAY_FACTOR[weekdays_of(days)]
-        off = holidays(int(days[0]), int(days[-1]))
+        off, on = holidays(int(days[0]), int(days[-1])), makeup_workdays(int(days[0]), int(days[-1]))
         weights[np.isin(days, np.fromiter(off, dtype=np.int64, count=len(off)))] *= HOLIDAY_FACTOR
+        makeup = np.isin(days, np.fromiter(on, dtype=np.int64, count=len(on)))
+        weights[makeup] *= WEEKDAY_FACTOR[4] / WEEKDAY_FACTOR[weekdays_of(days[makeup])]
     return weights / weights.sum()

@@ -18,7 +18,15 @@ from provista.synth import catalogue
 from provista.synth.calendar import months_of
 from provista.synth.diseases import CASE_AGE_BANDS, CASE_CLASSES, DISEASES, REPORT_DEADLINE_HOURS
 from provista.synth.hospitals import Hospital
-from provista.synth.people import EPOCH, Persons, _unique_sequences, render_id_numbers, render_names
+from provista.synth.people import (
+    EPOCH,
+    Persons,
+    id_keys,
+    render_addresses,
+    render_id_numbers,
+    render_names,
+    unique_sequences,
+)
 from provista.synth.province import AGE_GROUPS, Province
 
 SECONDS_PER_DAY = 86_400
@@ -55,14 +63,15 @@ def expected_daily(province: Province, days: np.ndarray, fraction: float, seed: 
     band_pop = _band_population(province)
     for k, d in enumerate(DISEASES):
         season = np.asarray(d.season) / np.mean(d.season)
-        county_effect = rng.lognormal(0, 0.35, len(pop))
+        county_effect = rng.lognormal(-(0.35**2) / 2, 0.35, len(pop))  # mean 1
         # Age structure: counties with more children have more hand-foot-mouth disease, and so on.
         age_mix = (band_pop.sum(axis=1) * np.asarray(d.age)).sum(axis=1) / band_pop.sum(axis=(1, 2))
         age_mix /= (age_mix * pop).sum() / pop.sum()
+        sigma = 0.25 if d.outbreak_prone else 0.08
         year_effect = dict(
             zip(
                 np.unique(years),
-                rng.lognormal(0, 0.25 if d.outbreak_prone else 0.08, len(np.unique(years))),
+                rng.lognormal(-(sigma**2) / 2, sigma, len(np.unique(years))),  # mean 1
                 strict=True,
             )
         )
@@ -162,6 +171,7 @@ class CaseReports:
         cls,
         province: Province,
         hospitals: list[Hospital],
+        residents: Persons,
         disease: np.ndarray,
         onset: np.ndarray,
         county: np.ndarray,
@@ -199,7 +209,9 @@ class CaseReports:
             ),
             given1=rng.integers(0, given_len[sex]).astype(np.int16),
             given2=np.where(rng.random(n) < 0.82, rng.integers(0, given_len[sex]), -1).astype(np.int16),
-            seq=_unique_sequences(county, birth, sex, rng),
+            seq=unique_sequences(
+                county, birth, sex, rng, taken=id_keys(residents.county, residents.birth, residents.seq)
+            ),
             phone=(
                 np.array(catalogue.PHONE_PREFIXES)[rng.integers(0, len(catalogue.PHONE_PREFIXES), n)]
                 * 100_000_000
@@ -266,9 +278,6 @@ class CaseReports:
         province, p = self.province, self.persons
         codes = [c.code for c in province.counties]
         county = p.county[rows]
-        places = [
-            f"{province.name_zh}{province.cities[c.city_code][0]}{c.name_zh}" for c in province.counties
-        ]
         report_ts = self.report_s[rows].astype("datetime64[s]")
         years = report_ts.astype("datetime64[Y]").astype(int) + 1970
         return pd.DataFrame(
@@ -282,12 +291,7 @@ class CaseReports:
                 "phone": p.phone[rows].astype(str),
                 "occupation": self.occupation[rows],
                 "address_code": np.array(codes)[county],
-                "address": [
-                    f"{places[c]}{catalogue.ROADS[r]}{h}号"
-                    for c, r, h in zip(
-                        county.tolist(), p.road[rows].tolist(), p.house[rows].tolist(), strict=True
-                    )
-                ],
+                "address": render_addresses(p, rows, province.places()),
                 "case_class": np.array([c for c, _ in CASE_CLASSES])[self.case_class[rows]],
                 "disease": np.array([d.name_zh for d in DISEASES])[self.disease[rows]],
                 "onset_date": (EPOCH + self.onset[rows].astype("timedelta64[D]")).astype("datetime64[s]"),

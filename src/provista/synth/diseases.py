@@ -278,6 +278,5 @@ DISEASES: tuple[NotifiableDisease, ...] = (
         outbreak_prone=True,
     ),
 )
-DISEASE_BY_KEY = {d.key: d for d in DISEASES}
 # Case classification (病例分类) with shares.
 CASE_CLASSES = (("确诊病例", 0.62), ("临床诊断病例", 0.33), ("疑似病例", 0.04), ("病原携带者", 0.01))

@@ -60,6 +60,12 @@ def _drop_none(d: Record) -> Record:
     return {k: v for k, v in d.items() if v is not None and v != [] and v != {}}
 
 
+def _resource_id(r: Record, key: str) -> str:
+    """The resource id: the record's key, or the new id a re-sent duplicate got."""
+    rid = r.get("_resource_id")
+    return str(rid) if isinstance(rid, str) else str(r[key])
+
+
 def _ref(kind: str, ident: Any) -> Record | None:
     return {"reference": f"{kind}/{ident}"} if _present(ident) else None
 
@@ -71,7 +77,7 @@ def patient(r: Record, hospital_id: str) -> Record:
     return _drop_none(
         {
             "resourceType": "Patient",
-            "id": r["patient_id"],
+            "id": _resource_id(r, "patient_id"),
             "identifier": identifiers,
             "name": [{"text": r["name"]}] if _present(r["name"]) else None,
             "gender": {"M": "male", "F": "female"}.get(r["sex"]) if _present(r["sex"]) else None,
@@ -94,7 +100,7 @@ def encounter(r: Record, hospital_id: str) -> Record:
     return _drop_none(
         {
             "resourceType": "Encounter",
-            "id": r["encounter_id"],
+            "id": _resource_id(r, "encounter_id"),
             "status": "finished"
             if _present(r["discharge_ts"]) or r["type"] != "inpatient"
             else "in-progress",
@@ -120,7 +126,7 @@ def condition(r: Record, subject: str) -> Record:
     return _drop_none(
         {
             "resourceType": "Condition",
-            "id": r["diagnosis_id"],
+            "id": _resource_id(r, "diagnosis_id"),
             "category": [
                 {
                     "coding": [
@@ -145,7 +151,7 @@ def procedure(r: Record, subject: str) -> Record:
     return _drop_none(
         {
             "resourceType": "Procedure",
-            "id": r["operation_id"],
+            "id": _resource_id(r, "operation_id"),
             "status": "completed",
             "code": {"coding": [{"system": ICD9CM3_SYSTEM, "code": r["code"]}], "text": r["name"]}
             if _present(r["code"])
@@ -164,7 +170,7 @@ def observation(r: Record, subject: str) -> Record:
     return _drop_none(
         {
             "resourceType": "Observation",
-            "id": r["lab_id"],
+            "id": _resource_id(r, "lab_id"),
             "status": "final",
             "code": {"coding": [{"system": LOINC_SYSTEM, "code": r["code"], "display": r["name"]}]},
             "subject": {"reference": f"Patient/{subject}"},
@@ -189,7 +195,7 @@ def medication_request(r: Record, subject: str) -> Record:
     return _drop_none(
         {
             "resourceType": "MedicationRequest",
-            "id": r["prescription_id"],
+            "id": _resource_id(r, "prescription_id"),
             "status": "completed",
             "intent": "order",
             "medicationCodeableConcept": {"coding": coding, "text": r["drug_name"]},

@@ -58,7 +58,6 @@ HOSPITAL_TABLES = (
     "equipment_use",
 )
 REPORTING_TABLES = ("bed_census", "equipment_use")
-CENSUS_DAY = np.datetime64("2020-11-01")  # reference day of the 7th census
 ENCOUNTER_END = "2026-01-01"  # exports end on 2025-12-31
 CASE_REPORT_START = "2021-01-01"
 # Relative visit rate by age band (0-4, 5-14, 15-44, 45-64, 65+): children and the old visit most.
@@ -109,6 +108,10 @@ class SynthOptions:
             )
         if self.jobs < 1:
             raise ConfigError("--jobs must be at least 1")
+        if self.seed < 0:
+            raise ConfigError(f"--seed {self.seed} is negative", hint="use a whole number of 0 or more")
+        if Path(self.out).exists() and not Path(self.out).is_dir():
+            raise ConfigError(f"--out {self.out} is a file", hint="give a folder to write the province into")
         return SCALES[self.scale]
 
 
@@ -225,7 +228,10 @@ class SourceWriter:
             ]
             self.bundles[table] += len(parts) if bundles else 0
             self.rows[f"{self.rel_dir}/{table}"] += n
-            refs = frame[KEYS[table]].astype(str).to_numpy(dtype=object)
+            ids = frame[KEYS[table]].astype(str)
+            if "_resource_id" in frame:
+                ids = frame["_resource_id"].where(frame["_resource_id"].notna(), ids).astype(str)
+            refs = ids.to_numpy(dtype=object)
         files = (
             np.concatenate([np.full(rows, f, dtype=object) for f, rows in parts])
             if parts
@@ -377,7 +383,7 @@ def _case_report_job() -> dict[str, Any]:
     outbreaks = casereports.choose_outbreaks(province, expected, days, scale.outbreaks, s["seed"])
     disease, onset, county, outbreak = casereports.draw_onsets(expected, days, outbreaks, s["seed"])
     cases = casereports.CaseReports.draw(
-        province, s["hospitals"], disease, onset, county, outbreak, end, s["seed"]
+        province, s["hospitals"], s["persons"], disease, onset, county, outbreak, end, s["seed"]
     )
     vendor = VENDOR_SPECS["cdc_nndrs"]
     writer = SourceWriter(s["out"], "cdc", "cdc", bom=False)
@@ -417,7 +423,10 @@ def synthesize(options: SynthOptions, progress: Progress | None = None) -> dict[
     end_year = int(ENCOUNTER_END[:4])
     window = Window(_days(f"{end_year - scale.encounter_years}-01-01"), _days(ENCOUNTER_END))
     report("persons", 0, 1)
-    persons = generate_persons(province, scale.persons, CENSUS_DAY, options.seed)
+    # The census pyramid is taken as the population's age structure on the first day of the window.
+    persons = generate_persons(
+        province, scale.persons, EPOCH + np.timedelta64(window.start, "D"), options.seed
+    )
     report("persons", 1, 1)
     hospitals = build_hospitals(province, scale.core_hospitals_only, options.seed)
     weight = visit_weights(persons, EPOCH + np.timedelta64(window.start, "D"))
@@ -437,9 +446,7 @@ def synthesize(options: SynthOptions, progress: Progress | None = None) -> dict[
         error_rate=options.error_rate,
         scale=scale,
         county_codes=[c.code for c in province.counties],
-        address_prefix=[
-            province.name_zh + province.cities[c.city_code][0] + c.name_zh for c in province.counties
-        ],
+        address_prefix=province.places(),
     )
     results: list[HospitalResult] = []
     try:

@@ -152,7 +152,8 @@ def _ensure_every_vendor(hospitals: list[Hospital], rng: np.random.Generator) ->
             if VENDOR_WEIGHTS[h.level][VENDORS.index(vendor)] > 0
             and sum(g.vendor == h.vendor for g in hospitals) > 1
         ]
-        allowed[int(rng.integers(len(allowed)))].vendor = vendor
+        if allowed:  # a small province may not have a hospital that could take every format
+            allowed[int(rng.integers(len(allowed)))].vendor = vendor
 
 
 def allocate_demand(province: Province, hospitals: list[Hospital], visits_by_county: np.ndarray) -> None:

@@ -76,13 +76,6 @@ def _notnull(col: str) -> Mask:
     return lambda f, c: f[col].notna().to_numpy()
 
 
-def _set(col: str, value: object) -> Apply:
-    def apply(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
-        f.loc[f.index[rows], col] = value
-
-    return apply
-
-
 def _missing(col: str) -> Apply:
     def apply(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
         f.loc[f.index[rows], col] = pd.NaT if str(f[col].dtype).startswith("datetime") else None
@@ -184,14 +177,13 @@ def _unknown_icd(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
 
 
 def _respell(f: pd.DataFrame, rows: np.ndarray, c: Context) -> None:
+    """Spell the code in a style whose text differs from what the vendor wrote (I10 has no compact form)."""
     idx = f.index[rows]
-    styles = [s for s in CODE_STYLES if s != c.vendor.code_style]
-    f.loc[idx, "icd10"] = [
-        spell_icd10(code, styles[int(k)])
-        for code, k in zip(
-            f.loc[idx, "_icd10"].tolist(), c.rng.integers(0, len(styles), len(idx)), strict=True
-        )
-    ]
+    spelled = []
+    for code, sent in zip(f.loc[idx, "_icd10"].tolist(), f.loc[idx, "icd10"].tolist(), strict=True):
+        options = sorted({spell_icd10(code, s) for s in CODE_STYLES} - {sent})
+        spelled.append(options[int(c.rng.integers(len(options)))])
+    f.loc[idx, "icd10"] = spelled
 
 
 UNIT_LABS = ("GLU", "CRE", "HGB", "TEMP")
@@ -396,7 +388,7 @@ def inject(table: str, frame: pd.DataFrame, rate: float, ctx: Context) -> tuple[
         )
     copies = frame.iloc[dup_src].copy()
     if ctx.vendor.format.startswith("fhir") and table in KEYS:
-        copies[KEYS[table]] = copies[KEYS[table]].astype(str) + "-2"  # a resent resource gets a new id
+        copies["_resource_id"] = copies[KEYS[table]].astype(str) + "-2"  # a resent resource gets a new id
     # Each copy lands a little after its original, as a re-sent batch would.
     sort_key = np.concatenate(
         [

@@ -69,7 +69,12 @@ class Persons:
         """Age in whole years on ``day`` for the given rows."""
         births = (EPOCH + self.birth[rows].astype("timedelta64[D]")).astype("datetime64[D]")
         years = day.astype("datetime64[Y]").astype(int) - births.astype("datetime64[Y]").astype(int)
-        had_birthday = (day - day.astype("datetime64[Y]")) >= (births - births.astype("datetime64[Y]"))
+
+        def month_day(d: np.ndarray) -> np.ndarray:
+            month = d.astype("datetime64[M]")
+            return (month.astype(int) % 12) * 100 + (d - month).astype(int)
+
+        had_birthday = month_day(np.asarray(day)) >= month_day(births)
         return (years - (~had_birthday)).astype(np.int16)
 
 
@@ -104,7 +109,7 @@ def generate_persons(province: Province, n: int, reference_day: np.datetime64, s
     given_len = np.array([len(g) for g in _GIVEN])
     given1 = rng.integers(0, given_len[sex])
     given2 = np.where(rng.random(n) < 0.82, rng.integers(0, given_len[sex]), -1)
-    seq = _unique_sequences(county, birth, sex, rng)
+    seq = unique_sequences(county, birth, sex, rng)
     phone = np.array(catalogue.PHONE_PREFIXES)[
         rng.integers(0, len(catalogue.PHONE_PREFIXES), n)
     ] * 100_000_000 + rng.integers(0, 100_000_000, n)
@@ -123,16 +128,28 @@ def generate_persons(province: Province, n: int, reference_day: np.datetime64, s
     )
 
 
-def _unique_sequences(
-    county: np.ndarray, birth: np.ndarray, sex: np.ndarray, rng: np.random.Generator
+def id_keys(county: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """One integer per ID number body (county, birth date, sequence), for uniqueness checks."""
+    return (county.astype(np.int64) * 100_000 + birth) * 1000 + seq
+
+
+def unique_sequences(
+    county: np.ndarray,
+    birth: np.ndarray,
+    sex: np.ndarray,
+    rng: np.random.Generator,
+    taken: np.ndarray | None = None,
 ) -> np.ndarray:
-    """ID sequence numbers (odd for men, even for women) unique within county and birth date."""
+    """ID sequence numbers (odd for men, even for women) unique within county and birth date, and
+    different from the ID numbers in ``taken`` (``id_keys`` of people drawn before)."""
     seq = (rng.integers(0, 500, len(county)) * 2 + (sex == 0)).astype(np.int64)
+    taken = np.zeros(0, np.int64) if taken is None else taken
     while True:
-        key = (county.astype(np.int64) * 100_000 + birth) * 1000 + seq
+        key = id_keys(county, birth, seq)
         order = np.argsort(key, kind="stable")
         clash = np.zeros(len(key), dtype=bool)
         clash[order[1:]] = key[order[1:]] == key[order[:-1]]
+        clash |= np.isin(key, taken)
         if not clash.any():
             return seq.astype(np.int16)
         seq[clash] = (seq[clash] + 2) % 1000
@@ -163,10 +180,11 @@ def render_id_numbers(p: Persons, rows: np.ndarray, county_codes: list[str]) -> 
     return out
 
 
-def render_addresses(p: Persons, rows: np.ndarray, county_names: list[str], province_name: str) -> list[str]:
+def render_addresses(p: Persons, rows: np.ndarray, places: list[str]) -> list[str]:
+    """Street addresses: the county's place name (``Province.places``), a road and a house number."""
     roads = catalogue.ROADS
     return [
-        f"{province_name}{county_names[c]}{roads[r]}{h}号"
+        f"{places[c]}{roads[r]}{h}号"
         for c, r, h in zip(
             p.county[rows].tolist(), p.road[rows].tolist(), p.house[rows].tolist(), strict=True
         )

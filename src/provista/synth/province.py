@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,8 +53,28 @@ class Province:
     def county_population(self) -> np.ndarray:
         return self.population.sum(axis=(1, 2))
 
-    def county_index(self) -> dict[str, int]:
-        return {c.code: i for i, c in enumerate(self.counties)}
+    def places(self) -> list[str]:
+        """Each county's full place name, as addresses begin: 浙江省杭州市上城区."""
+        return [self.name_zh + self.cities[c.city_code][0] + c.name_zh for c in self.counties]
+
+
+def _require_columns(path: Path, found: Sequence[str] | None, wanted: tuple[str, ...]) -> None:
+    missing = [c for c in wanted if c not in (found or [])]
+    if missing:
+        raise ProvinceDataError(
+            f"missing column(s) {', '.join(missing)}",
+            file=str(path),
+            row=0,
+            hint=f"the header must be: {','.join(wanted)}",
+        )
+
+
+def _gbk_safe(text: str) -> bool:
+    try:
+        text.encode("gbk")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def available_provinces() -> list[str]:
@@ -85,7 +106,17 @@ def load_province(name_or_folder: str | Path) -> Province:
     counties: list[County] = []
     div_file = folder / "divisions.csv"
     with open(div_file, encoding="utf-8-sig", newline="") as f:
-        for row_no, row in enumerate(csv.DictReader(f), start=1):
+        reader = csv.DictReader(f)
+        _require_columns(div_file, reader.fieldnames, ("code", "name_zh", "name_en", "level", "parent_code"))
+        for row_no, row in enumerate(reader, start=1):
+            if not _gbk_safe(row["name_zh"]):
+                raise ProvinceDataError(
+                    "the name has characters that GBK exports cannot hold",
+                    file=str(div_file),
+                    row=row_no,
+                    field="name_zh",
+                    hint="use the GB 18030 common form",
+                )
             code, level = (row.get("code") or "").strip(), (row.get("level") or "").strip()
             if len(code) != 6 or not code.isdigit():
                 raise ProvinceDataError(
@@ -109,9 +140,19 @@ def load_province(name_or_folder: str | Path) -> Province:
                 )
     index = {c.code: i for i, c in enumerate(counties)}
     population = np.zeros((len(counties), len(SEXES), len(AGE_GROUPS)), dtype=np.int64)
+    orphans = [c.code for c in counties if c.city_code not in cities]
+    if orphans:
+        raise ProvinceDataError(
+            f"counties whose parent_code is not a prefecture: {', '.join(orphans)}",
+            file=str(div_file),
+            field="parent_code",
+            hint="give every county the code of its prefecture-level city",
+        )
     pop_file = folder / "population.csv"
     with open(pop_file, encoding="utf-8-sig", newline="") as f:
-        for row_no, row in enumerate(csv.DictReader(f), start=1):
+        reader = csv.DictReader(f)
+        _require_columns(pop_file, reader.fieldnames, ("county_code", "sex", "age_group", "population"))
+        for row_no, row in enumerate(reader, start=1):
             if row["county_code"] not in index:
                 raise ProvinceDataError(
                     f"county {row['county_code']} is not in divisions.csv",

@@ -6,6 +6,7 @@ number in a CSV file or Excel sheet, resource id in FHIR), which the ground trut
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from pathlib import Path
@@ -68,8 +69,10 @@ def write_csv(
     if len(malformed):
         lines = body.split("\n")
         for row in malformed:
-            fields = lines[row].split(",")
-            lines[row] = ",".join(fields[: max(1, len(fields) // 2)])  # the export cut the record short
+            fields = next(csv.reader([lines[row]]))
+            cut = io.StringIO()
+            csv.writer(cut, lineterminator="").writerow(fields[: max(1, len(fields) // 2)])
+            lines[row] = cut.getvalue()  # the export cut the record short
         body = "\n".join(lines)
     encoding = "gbk" if vendor.encoding == "gbk" else ("utf-8-sig" if bom and not append else "utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
