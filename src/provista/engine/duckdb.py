@@ -1,0 +1,94 @@
+"""The embedded engine: a DuckDB file, written by builds and swapped in atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from provista.errors import ProvistaError
+
+
+class EngineError(ProvistaError, RuntimeError):
+    """The database refused a statement; the message carries the statement."""
+
+
+class DuckDBEngine:
+    """A connection to one warehouse file."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise EngineError(
+                f"cannot open the warehouse {path}: {exc}",
+                hint="check the path; run `provista build` to create a warehouse",
+            ) from None
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        try:
+            self.con.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:
+            raise EngineError(f"{exc}\n  in: {sql[:500]}") from exc
+
+    def frame(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        try:
+            return self.con.execute(sql, params or []).df()
+        except duckdb.Error as exc:
+            raise EngineError(f"{exc}\n  in: {sql[:500]}") from exc
+
+    def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
+        try:
+            rows = self.con.execute(sql, params or []).fetchall()
+        except duckdb.Error as exc:
+            raise EngineError(f"{exc}\n  in: {sql[:500]}") from exc
+        return rows[0][0] if rows else None
+
+    def append(self, table: str, frame: pd.DataFrame) -> None:
+        """Insert the frame's columns into ``table`` by name; absent columns become NULL."""
+        if frame.empty:
+            return
+        self.con.register("_batch", frame)
+        try:
+            self.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+        finally:
+            self.con.unregister("_batch")
+
+    def tables(self) -> list[str]:
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+        return [r[0] for r in self.con.execute(sql).fetchall()]
+
+    def close(self) -> None:
+        self.con.close()
+
+
+@contextmanager
+def atomic_build(target: Path, start_from_current: bool = False) -> Iterator[DuckDBEngine]:
+    """Write a new warehouse version beside ``target`` and swap it in only when the build succeeds.
+
+    Readers that opened ``target`` keep the version they opened; nobody sees a half build. With
+    ``start_from_current`` the new version starts as a copy of the current one (incremental loads).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = target.with_name(target.name + ".building")
+    for leftover in (building, building.with_name(building.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    if start_from_current and target.exists():
+        shutil.copyfile(target, building)
+    engine = DuckDBEngine(building)
+    try:
+        yield engine
+        engine.execute("CHECKPOINT")
+        engine.close()
+        os.replace(building, target)
+    except BaseException:
+        engine.close()
+        building.unlink(missing_ok=True)
+        raise

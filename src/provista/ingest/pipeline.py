@@ -1,0 +1,415 @@
+"""`provista build` and `provista ingest`: sources → read → de-duplicate → clean → pseudonymise → load.
+
+Nothing is lost: every record of a file ends loaded, merged as a duplicate, or quarantined with a reason,
+and each file's ``ingest_log`` row must add up (rows_in = loaded + duplicates + quarantined) or the load
+fails. A file already loaded (same SHA-256) is skipped. Builds and incremental loads write a new warehouse
+version and swap it in atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from provista.engine import DuckDBEngine, atomic_build
+from provista.errors import ProvistaError
+from provista.ingest.fhir import read_fhir
+from provista.ingest.mapping import SourceFormatError
+from provista.ingest.tabular import read_tabular
+from provista.privacy.pseudonym import Pseudonymiser
+from provista.quality.checks import Context
+from provista.quality.clean import clean
+from provista.quality.rules import load_rules
+from provista.synth.diseases import CLASS_EN, DISEASES
+from provista.synth.province import Province, load_province
+from provista.warehouse.schema import TARGET, columns, create_all
+
+SOURCE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".json", ".ndjson"}
+SKIP_FOLDERS = {"registry", "truth"}
+Progress = Callable[[str, int, int], None]
+
+
+class LoadAccountingError(ProvistaError, RuntimeError):
+    """A file's records do not add up: something would have been lost."""
+
+
+@dataclass
+class LoadSummary:
+    files: int = 0
+    skipped: list[str] = field(default_factory=list)
+    rows_in: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    tables: Counter[str] = field(default_factory=Counter)
+    failed: list[str] = field(default_factory=list)  # files refused whole, with the reason
+
+
+def discover(sources: Path) -> list[Path]:
+    """Every source file under ``sources`` (registry and truth folders excepted), in a stable order."""
+    return sorted(
+        p
+        for p in sources.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SOURCE_SUFFIXES
+        and not SKIP_FOLDERS & set(p.relative_to(sources).parts[:-1])
+        and p.name != "manifest.json"
+    )
+
+
+def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> pd.Series:
+    """Exact-duplicate key of each record: the record as sent (FHIR: without its resource id)."""
+    if not fhir:
+        return raw
+
+    def strip_id(text: str) -> str:
+        try:
+            resource = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        resource.pop("id", None)
+        return json.dumps(resource, sort_keys=True, ensure_ascii=False)
+
+    return raw.map(strip_id)
+
+
+class Buffer:
+    """Rows waiting to be inserted, flushed in large batches (one insert per table, not per file)."""
+
+    def __init__(self, engine: DuckDBEngine, rows: int = 250_000) -> None:
+        self.engine, self.limit = engine, rows
+        self.frames: dict[str, list[pd.DataFrame]] = {}
+        self.count: Counter[str] = Counter()
+
+    def append(self, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        self.frames.setdefault(table, []).append(frame)
+        self.count[table] += len(frame)
+        if self.count[table] >= self.limit:
+            self.flush(table)
+
+    def flush(self, table: str | None = None) -> None:
+        for name in [table] if table else list(self.frames):
+            frames = self.frames.pop(name, [])
+            if frames:
+                self.engine.append(name, pd.concat(frames, ignore_index=True))
+            self.count[name] = 0
+
+
+class Loader:
+    """Loads source files into one warehouse version."""
+
+    def __init__(
+        self,
+        engine: DuckDBEngine,
+        root: Path,
+        key: bytes,
+        province: Province,
+        mappings_dir: str | None = None,
+    ) -> None:
+        self.engine, self.root, self.mappings_dir = engine, root, mappings_dir
+        self.pseudo = Pseudonymiser(key)
+        self.ctx = Context({c.code for c in province.counties}, dict(province.outdated_codes))
+        self.disease = {d.name_zh: d for d in DISEASES}
+        self.buffer = Buffer(engine)
+        self.loaded_hashes = set(engine.frame("SELECT sha256 FROM ingest_log")["sha256"])
+        self.next_load_id = int(engine.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM ingest_log"))
+
+    def _batches(self, path: Path, source: str) -> tuple[str, str, Iterator[tuple[str, pd.DataFrame]]]:
+        if path.suffix.lower() in (".json", ".ndjson"):
+            tables = read_fhir(path, source)
+            return "fhir", "utf-8", iter(tables.items())
+        mapping, encoding, batches = read_tabular(path, source, self.mappings_dir)
+        return mapping.mapping, encoding, ((mapping.table, b) for b in batches)
+
+    def load_file(self, path: Path, summary: LoadSummary) -> None:
+        source = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in self.loaded_hashes:
+            summary.skipped.append(source)
+            return
+        self.loaded_hashes.add(digest)
+        parts = path.relative_to(self.root).parts if path.is_relative_to(self.root) else ()
+        hospital_id = parts[1] if len(parts) > 2 and parts[0] == "hospitals" else None
+        load_id, self.next_load_id = self.next_load_id, self.next_load_id + 1
+        fmt, encoding, batches = self._batches(path, source)
+        counts = Counter[str]()
+        seen: dict[str, str] = {}
+        dq: Counter[tuple[str, str]] = Counter()
+        checked: Counter[str] = Counter()
+        tables = set()
+        for table, batch in batches:
+            if table not in TARGET:
+                counts["rows_in"] += len(batch)
+                counts["loaded"] += len(batch)  # resource types kept aside (e.g. Organization) are not lost
+                continue
+            tables.add(table)
+            counts["rows_in"] += len(batch)
+            batch = batch.reset_index(drop=True)
+            prints = _fingerprint(table, batch["raw"], fmt == "fhir")
+            first_of = [seen.setdefault(fp, ref) for fp, ref in zip(prints, batch["record_ref"], strict=True)]
+            duplicate = pd.Series([f != r for f, r in zip(first_of, batch["record_ref"], strict=True)])
+            if duplicate.any():
+                self.buffer.append(
+                    "merged",
+                    pd.DataFrame(
+                        {
+                            "load_id": load_id,
+                            "source_file": source,
+                            "record_ref": batch.loc[duplicate, "record_ref"],
+                            "duplicate_of": [f for f, d in zip(first_of, duplicate, strict=True) if d],
+                        }
+                    ),
+                )
+                counts["duplicates"] += int(duplicate.sum())
+            result = clean(table, batch[~duplicate.to_numpy()].copy(), self.ctx)
+            for rule, n in result.failures.items():
+                dq[(table, rule)] += n
+            checked[table] += result.checked
+            if len(result.quarantine):
+                self.buffer.append(
+                    "quarantine",
+                    result.quarantine.assign(load_id=load_id, source_file=source, source_table=table),
+                )
+                summary.reasons.update(result.quarantine["reason_code"])
+            counts["quarantined"] += len(result.quarantine)
+            rows = self._to_warehouse(table, result.records, hospital_id, source)
+            self.buffer.append(TARGET[table], rows)
+            counts["loaded"] += len(rows)
+            summary.tables[TARGET[table]] += len(rows)
+            repaired = pd.DataFrame(
+                [(load_id, source, k, v) for k, v in result.repaired.items() if v],
+                columns=["load_id", "source_file", "what", "count"],
+            )
+            self.buffer.append("repair_log", repaired)
+        if counts["rows_in"] != counts["loaded"] + counts["duplicates"] + counts["quarantined"]:
+            raise LoadAccountingError(
+                f"{source}: {counts['rows_in']} records in, but {counts['loaded']} loaded + "
+                f"{counts['duplicates']} duplicates + {counts['quarantined']} quarantined"
+            )
+        rules = {r.id: r for r in load_rules()}
+        self.buffer.append(
+            "dq_result",
+            pd.DataFrame(
+                [
+                    (
+                        load_id,
+                        source,
+                        hospital_id,
+                        t,
+                        rule,
+                        rules[rule].kind,
+                        rules[rule].severity,
+                        checked[t],
+                        n,
+                    )
+                    for (t, rule), n in sorted(dq.items())
+                ],
+                columns=[
+                    "load_id",
+                    "source_file",
+                    "hospital_id",
+                    "source_table",
+                    "rule_id",
+                    "kind",
+                    "severity",
+                    "checked",
+                    "failed",
+                ],
+            ),
+        )
+        self.buffer.append(
+            "ingest_log",
+            pd.DataFrame(
+                [
+                    {
+                        "load_id": load_id,
+                        "source_file": source,
+                        "sha256": digest,
+                        "hospital_id": hospital_id,
+                        "source_tables": ",".join(sorted(tables)),
+                        "format": fmt,
+                        "encoding": encoding,
+                        "rows_in": counts["rows_in"],
+                        "loaded": counts["loaded"],
+                        "duplicates": counts["duplicates"],
+                        "quarantined": counts["quarantined"],
+                        "loaded_at": pd.Timestamp.now(),
+                    }
+                ]
+            ),
+        )
+        summary.files += 1
+        for k in ("rows_in", "loaded", "duplicates", "quarantined"):
+            setattr(summary, k, getattr(summary, k) + counts[k])
+
+    def _to_warehouse(
+        self, table: str, r: pd.DataFrame, hospital_id: str | None, source: str
+    ) -> pd.DataFrame:
+        """Cleaned records → warehouse rows: identities replaced by pseudonyms, lineage attached."""
+        out = r.drop(columns=[c for c in ("name", "phone", "address", "id_number") if c in r])
+        if table == "patients":
+            patient = self.pseudo.tokens("patient", (f"{hospital_id}|{p}" for p in r["patient_id"]))
+            out["patient_key"] = patient
+            out["person_key"] = [
+                self.pseudo.token("person", i) if isinstance(i, str) and i else k
+                for i, k in zip(r["id_number"], patient, strict=True)
+            ]
+            out["birth_year_month"] = pd.to_datetime(r["birth_date"]).dt.strftime("%Y-%m")
+            out["outside_province"] = r["outside_province"].eq("true") if "outside_province" in r else False
+            out = out.drop(columns=["patient_id", "birth_date"])
+        if table == "encounters":
+            out["patient_key"] = self.pseudo.tokens(
+                "patient", (f"{hospital_id}|{p}" for p in r["patient_id"])
+            )
+            out = out.drop(columns=["patient_id"])
+        if table == "case_reports":
+            out["person_key"] = [
+                self.pseudo.token("person", i)
+                if isinstance(i, str) and i
+                else self.pseudo.token("case", f"{source}|{ref}")
+                for i, ref in zip(r["id_number"], r["record_ref"], strict=True)
+            ]
+            out["disease_class"] = r["disease"].map(lambda d: CLASS_EN[self.disease[d].klass])
+            out["icd10"] = r["disease"].map(lambda d: self.disease[d].icd10)
+            out = out.drop(columns=["birth_date"], errors="ignore")
+        if hospital_id is not None:
+            out["hospital_id"] = hospital_id
+        out["source_file"] = source
+        return out[[c for c in columns(TARGET[table]) if c in out]]
+
+
+def _load_registry(engine: DuckDBEngine, sources: Path, province: Province) -> None:
+    """Regions and hospitals: the commission's clean master data (registry/), or the shipped province."""
+    regions = sources / "registry/regions.csv"
+    if regions.exists():
+        engine.append("region", pd.read_csv(regions, dtype={"code": str, "parent_code": str}))
+    else:
+        pop = province.county_population
+        rows = [
+            {
+                "code": province.code,
+                "name_zh": province.name_zh,
+                "name_en": province.name_en,
+                "level": "province",
+                "parent_code": None,
+                "population": int(pop.sum()),
+            }
+        ]
+        rows += [
+            {
+                "code": c,
+                "name_zh": zh,
+                "name_en": en,
+                "level": "prefecture",
+                "parent_code": province.code,
+                "population": int(
+                    sum(p for k, p in zip(province.counties, pop, strict=True) if k.city_code == c)
+                ),
+            }
+            for c, (zh, en) in province.cities.items()
+        ]
+        rows += [
+            {
+                "code": k.code,
+                "name_zh": k.name_zh,
+                "name_en": k.name_en,
+                "level": "county",
+                "parent_code": k.city_code,
+                "population": int(p),
+            }
+            for k, p in zip(province.counties, pop, strict=True)
+        ]
+        engine.append("region", pd.DataFrame(rows))
+    hospitals = sources / "registry/hospitals.csv"
+    if hospitals.exists():
+        engine.append("hospital", pd.read_csv(hospitals, dtype={"county_code": str, "city_code": str}))
+
+
+def _finalise(engine: DuckDBEngine) -> None:
+    """Derived tables: one row per linked person, and each encounter's person."""
+    engine.execute(
+        "CREATE OR REPLACE TABLE person AS SELECT person_key, any_value(sex) AS sex, "
+        "any_value(birth_year_month) AS birth_year_month, any_value(county_code) AS county_code "
+        "FROM patient_record GROUP BY person_key"
+    )
+    engine.execute(
+        "UPDATE encounter SET person_key = p.person_key FROM patient_record p "
+        "WHERE encounter.hospital_id = p.hospital_id AND encounter.patient_key = p.patient_key"
+    )
+
+
+def _load_all(loader: Loader, files: list[Path], summary: LoadSummary, report: Progress) -> None:
+    for k, path in enumerate(files, start=1):
+        try:
+            loader.load_file(path, summary)
+        except SourceFormatError as exc:
+            summary.failed.append(str(exc))
+        report("load", k, len(files))
+    loader.buffer.flush()
+
+
+def build(
+    sources: Path,
+    warehouse: Path,
+    key: bytes,
+    province: str | Path = "zhejiang",
+    mappings_dir: str | None = None,
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Build a new warehouse from every file under ``sources``; swap it in when done."""
+    report = progress or (lambda stage, done, total: None)
+    if not sources.is_dir():
+        raise ProvistaError(
+            f"{sources} is not a folder", hint="give the folder that holds the hospitals' files"
+        )
+    prov = load_province(province)
+    files = discover(sources)
+    report("discover", 1, 1)
+    summary = LoadSummary()
+    with atomic_build(warehouse) as engine:
+        create_all(engine)
+        _load_registry(engine, sources, prov)
+        _load_all(Loader(engine, sources, key, prov, mappings_dir), files, summary, report)
+        report("finalise", 0, 1)
+        _finalise(engine)
+        report("finalise", 1, 1)
+    return summary
+
+
+def ingest(
+    files: list[Path],
+    warehouse: Path,
+    key: bytes,
+    root: Path | None = None,
+    province: str | Path = "zhejiang",
+    mappings_dir: str | None = None,
+    progress: Progress | None = None,
+) -> LoadSummary:
+    """Add files to an existing warehouse (a new version, swapped in); files already loaded change nothing."""
+    report = progress or (lambda stage, done, total: None)
+    if not warehouse.exists():
+        raise ProvistaError(f"no warehouse at {warehouse}", hint="run `provista build` first")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ProvistaError(f"no such file: {', '.join(missing)}", hint="check the paths")
+    summary = LoadSummary()
+    with atomic_build(warehouse, start_from_current=True) as engine:
+        create_all(engine)
+        base = root or Path(".")
+        _load_all(
+            Loader(engine, base.resolve(), key, load_province(province), mappings_dir),
+            [f.resolve() for f in files],
+            summary,
+            report,
+        )
+        _finalise(engine)
+    return summary

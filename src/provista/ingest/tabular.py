@@ -1,0 +1,161 @@
+"""CSV and Excel sources: encoding detection, header matching, and records in batches.
+
+Each batch is a frame of strings with canonical column names ('' where empty), ``record_ref`` (1-based
+data-row number, as in the synthetic truth files), ``raw`` (the record verbatim, for the quarantine) and
+``malformed`` (the record does not have the header's number of fields).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from provista.ingest.mapping import SourceFormatError, TableMapping, match_table
+
+BATCH_ROWS = 200_000
+SNIFF_BYTES = 4 << 20
+
+
+def detect_encoding(path: Path) -> str:
+    """utf-8-sig, utf-8 or gb18030 (a superset of GBK), judged on the file's bytes."""
+    with open(path, "rb") as f:
+        head = f.read(SNIFF_BYTES)
+    if not head:
+        raise SourceFormatError(f"{path}: the file is empty", hint="ask the hospital to export it again")
+    if b"\x00" in head[:8192]:
+        raise SourceFormatError(
+            f"{path}: this is a binary file, not CSV text",
+            hint="check that the right file was sent (Excel files must end in .xlsx)",
+        )
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    cut = len(head) if len(head) < SNIFF_BYTES else head.rfind(b"\n") + 1
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            head[:cut].decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    guess = from_bytes(head[:65536]).best()
+    raise SourceFormatError(
+        f"{path}: the text is neither UTF-8 nor GBK/GB18030"
+        + (f" (it looks like {guess.encoding})" if guess else ""),
+        hint="ask for the export in UTF-8 or GBK",
+    )
+
+
+def _frame(
+    mapping: TableMapping, header: list[str], rows: list[list[str]], raw: list[str], first_ref: int
+) -> pd.DataFrame:
+    width = len(header)
+    position = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(header)}
+    data: dict[str, list[str]] = {}
+    for source, field in mapping.columns.items():
+        i = position[source]
+        data[field] = [r[i].strip() if i < len(r) else "" for r in rows]
+    frame = pd.DataFrame(data, dtype=object)
+    for field, codes in mapping.values.items():
+        frame[field] = [codes.get(v, v) for v in frame[field]]
+    frame["record_ref"] = [str(first_ref + k) for k in range(len(rows))]
+    frame["raw"] = raw
+    frame["malformed"] = [len(r) != width for r in rows]
+    return frame
+
+
+def read_csv_batches(
+    path: Path, source: str, mappings_dir: str | None = None
+) -> tuple[TableMapping, str, Iterator[pd.DataFrame]]:
+    """The file's table format, its encoding, and its records in batches."""
+    encoding = detect_encoding(path)
+    handle = open(path, encoding=encoding, newline="")  # noqa: SIM115 - closed by the batch generator
+    try:
+        header_line = handle.readline()
+        header = next(csv.reader([header_line]))
+    except (UnicodeDecodeError, StopIteration):
+        handle.close()
+        raise SourceFormatError(f"{source}: cannot read the header row", hint="check the file") from None
+    mapping = match_table(header, source, mappings_dir)
+
+    def batches() -> Iterator[pd.DataFrame]:
+        ref = 1
+        try:
+            while True:
+                lines = []
+                for _ in range(BATCH_ROWS):
+                    line = handle.readline()
+                    if not line:
+                        break
+                    lines.append(line.rstrip("\r\n"))
+                if not lines:
+                    return
+                rows = list(csv.reader(lines))
+                yield _frame(mapping, header, rows, lines, ref)
+                ref += len(lines)
+        except UnicodeDecodeError as exc:
+            raise SourceFormatError(
+                f"{source}, data row {ref}: the text is not {encoding} ({exc.reason})",
+                hint="ask for the export in one encoding throughout",
+            ) from None
+        finally:
+            handle.close()
+
+    return mapping, encoding, batches()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_xlsx_batches(
+    path: Path, source: str, mappings_dir: str | None = None
+) -> tuple[TableMapping, str, Iterator[pd.DataFrame]]:
+    """The first sheet of an Excel workbook: its table format and its records (one batch)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    except Exception as exc:  # calamine raises its own error types for damaged workbooks
+        raise SourceFormatError(
+            f"{source}: not a readable Excel workbook ({exc})",
+            hint="open it in Excel and save it again as .xlsx",
+        ) from None
+    if not sheet:
+        raise SourceFormatError(
+            f"{source}: the first sheet is empty", hint="ask the hospital to export it again"
+        )
+    header = [_cell(v) for v in sheet[0]]
+    while header and not header[-1]:
+        header.pop()
+    mapping = match_table(header, source, mappings_dir)
+    rows, raw = [], []
+    for values in sheet[1:]:
+        cells = [_cell(v) for v in values[: len(header)]]
+        filled = [c for c in cells if c]
+        if len(filled) == 1 and cells[0] and cells[0].count(",") >= 2:
+            cells = [cells[0]]  # a record pasted into one cell: malformed
+        rows.append(cells)
+        raw.append(json.dumps(cells, ensure_ascii=False))
+    return mapping, "xlsx", iter([_frame(mapping, header, rows, raw, 1)] if rows else [])
+
+
+def read_tabular(
+    path: Path, source: str, mappings_dir: str | None = None
+) -> tuple[TableMapping, str, Iterator[pd.DataFrame]]:
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return read_xlsx_batches(path, source, mappings_dir)
+    return read_csv_batches(path, source, mappings_dir)

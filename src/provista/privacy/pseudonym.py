@@ -1,0 +1,62 @@
+"""Pseudonyms: HMAC-SHA256 with a secret key kept outside the warehouse (DOMAIN.md, Privacy).
+
+The same value under the same key always gives the same pseudonym, so records link without the value
+itself ever being stored; without the key the pseudonym cannot be reversed or recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+from provista.errors import ConfigError
+
+KEY_BYTES = 32
+
+
+def create_key(path: Path) -> bytes:
+    """Write a new random key (hex) readable only by its owner; refuses to replace an existing one."""
+    if path.exists():
+        raise ConfigError(
+            f"{path} already holds a key", hint="keep it: a new key would break every pseudonym"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(KEY_BYTES)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key.hex() + "\n")
+    return key
+
+
+def load_key(path: Path) -> bytes:
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no pseudonymisation key at {path}",
+            hint="create one with `provista keygen`, or set PROVISTA_PSEUDONYM_KEY_FILE",
+        ) from None
+    except ValueError:
+        raise ConfigError(
+            f"{path} does not hold a hex key", hint="restore the key file from its backup"
+        ) from None
+    if len(key) < 16:
+        raise ConfigError(f"{path} holds a key of {len(key)} bytes; at least 16 are needed")
+    return key
+
+
+class Pseudonymiser:
+    """Keyed pseudonyms of identifiers, separated by purpose (a record number never equals an ID's)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def token(self, purpose: str, value: str) -> str:
+        return hmac.new(self._key, f"{purpose}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def tokens(self, purpose: str, values: Iterable[str]) -> list[str]:
+        return [self.token(purpose, v) for v in values]

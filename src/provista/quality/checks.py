@@ -1,0 +1,222 @@
+"""The checks that quality rules name: each takes a parsed table and returns a failure mask per record.
+
+A check sees ``Parsed``: the source strings, the parsed dates and numbers, and the context (region codes,
+today). It returns a boolean Series (True = the record fails) and a short detail per failing record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from provista.quality.normalise import (
+    looks_like_mojibake,
+    normalise_icd10,
+    normalise_id_number,
+    normalise_region,
+    normalise_sex,
+    normalise_unit,
+)
+from provista.quality.tables import TableSpec
+
+
+@dataclass
+class Context:
+    regions: set[str]  # current county codes
+    outdated: dict[str, str]  # retired code -> current code
+    today: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().normalize())
+
+
+@dataclass
+class Parsed:
+    table: str
+    spec: TableSpec
+    text: pd.DataFrame  # source strings, '' where empty
+    times: dict[str, pd.Series]  # parsed datetimes (NaT when empty or unreadable)
+    numbers: dict[str, pd.Series]  # parsed numbers (NaN when empty or unreadable)
+    ctx: Context
+
+    def filled(self, col: str) -> pd.Series:
+        return self.text[col] != "" if col in self.text else pd.Series(False, index=self.text.index)
+
+
+Result = tuple[pd.Series, pd.Series]  # (fails, detail)
+Check = Callable[[Parsed], Result]
+
+
+def _detail(fails: pd.Series, text: str | pd.Series) -> Result:
+    detail = pd.Series("", index=fails.index, dtype=object)
+    detail[fails] = text if isinstance(text, str) else text[fails]
+    return fails, detail
+
+
+def _none(p: Parsed) -> Result:
+    return _detail(pd.Series(False, index=p.text.index), "")
+
+
+def well_formed(p: Parsed) -> Result:
+    return _detail(p.text["malformed"].astype(bool), "the record has fewer or more fields than the header")
+
+
+def required(p: Parsed) -> Result:
+    fails = pd.Series(False, index=p.text.index)
+    detail = pd.Series("", index=p.text.index, dtype=object)
+    for col in reversed(p.spec.required):
+        empty = ~p.filled(col)
+        fails |= empty
+        detail[empty] = f"{col} is empty"
+    return fails, detail
+
+
+def dates_readable(p: Parsed) -> Result:
+    fails = pd.Series(False, index=p.text.index)
+    detail = pd.Series("", index=p.text.index, dtype=object)
+    for col, parsed in p.times.items():
+        bad = p.filled(col) & parsed.isna()
+        fails |= bad
+        detail[bad] = f"{col} is not a date: " + p.text.loc[bad, col]
+    return fails, detail
+
+
+def numbers_readable(p: Parsed) -> Result:
+    fails = pd.Series(False, index=p.text.index)
+    detail = pd.Series("", index=p.text.index, dtype=object)
+    for col, parsed in p.numbers.items():
+        bad = p.filled(col) & parsed.isna()
+        fails |= bad
+        detail[bad] = f"{col} is not a number: " + p.text.loc[bad, col]
+    return fails, detail
+
+
+def not_mojibake(p: Parsed) -> Result:
+    fails = pd.Series(False, index=p.text.index)
+    detail = pd.Series("", index=p.text.index, dtype=object)
+    for col in ("name", "address"):
+        if col in p.text:
+            bad = p.text[col].map(looks_like_mojibake).astype(bool)
+            fails |= bad
+            detail[bad] = f"{col} looks like mojibake (UTF-8 read as GBK)"
+    return fails, detail
+
+
+def id_number_valid(p: Parsed) -> Result:
+    ids = p.text["id_number"]
+    valid = ids.map(lambda v: v == "" or normalise_id_number(v)[0] is not None).astype(bool)
+    return _detail(~valid, "id_number fails the GB 11643 check: " + ids)
+
+
+def codes_known(p: Parsed) -> Result:
+    fails = pd.Series(False, index=p.text.index)
+    detail = pd.Series("", index=p.text.index, dtype=object)
+    if "sex" in p.text:
+        bad = p.filled("sex") & p.text["sex"].map(lambda v: normalise_sex(v) is None).astype(bool)
+        fails |= bad
+        detail[bad] = "unknown sex code: " + p.text.loc[bad, "sex"]
+    for col, allowed in p.spec.codes.items():
+        bad = p.filled(col) & ~p.text[col].isin(allowed)
+        fails |= bad
+        detail[bad] = f"unknown {col}: " + p.text.loc[bad, col]
+    return fails, detail
+
+
+def icd10_known(p: Parsed) -> Result:
+    codes = p.text["icd10"]
+    bad = (codes != "") & codes.map(lambda v: normalise_icd10(v) is None).astype(bool)
+    return _detail(bad, "not an ICD-10 code: " + codes)
+
+
+def region_known(p: Parsed) -> Result:
+    col = "county_code" if "county_code" in p.text else "address_code"
+    codes = p.text[col]
+    outside = p.text["outside_province"] == "true" if "outside_province" in p.text else False
+    bad = (
+        (codes != "")
+        & ~outside
+        & codes.map(lambda v: normalise_region(v, p.ctx.regions, p.ctx.outdated)[0] is None).astype(bool)
+    )
+    return _detail(bad, f"unknown {col}: " + codes)
+
+
+def unit_known(p: Parsed) -> Result:
+    value = p.numbers["value"]
+    ok = [
+        np.isnan(v) or normalise_unit(c, v, u) is not None
+        for c, v, u in zip(p.text["code"], value, p.text["unit"], strict=True)
+    ]
+    return _detail(~pd.Series(ok, index=p.text.index), "unit cannot be converted: " + p.text["unit"])
+
+
+def age_plausible(p: Parsed) -> Result:
+    fails = pd.Series(False, index=p.text.index)
+    if "birth_date" in p.times:
+        birth = p.times["birth_date"]
+        fails |= (birth > p.ctx.today) | (birth < p.ctx.today - pd.DateOffset(years=120))
+    if "age" in p.numbers:
+        fails |= (p.numbers["age"] < 0) | (p.numbers["age"] > 120)
+    return _detail(fails, "age outside 0-120 years")
+
+
+TIME_PAIRS = {
+    "encounters": ("admit_ts", "discharge_ts"),
+    "operations": ("start_ts", "end_ts"),
+    "case_reports": ("onset_date", "diagnosis_ts"),
+}
+
+
+def time_order(p: Parsed) -> Result:
+    first, then = TIME_PAIRS[p.table]
+    a, b = p.times[first], p.times[then]
+    if p.table == "case_reports":
+        b = b.dt.normalize()
+    return _detail(a.notna() & b.notna() & (b < a), f"{then} is before {first}")
+
+
+def non_negative(p: Parsed) -> Result:
+    fails = pd.Series(False, index=p.text.index)
+    detail = pd.Series("", index=p.text.index, dtype=object)
+    for col, values in p.numbers.items():
+        bad = values < 0
+        fails |= bad
+        detail[bad] = f"{col} is negative: " + p.text.loc[bad, col]
+    return fails, detail
+
+
+def vital_range(p: Parsed) -> Result:
+    value = p.numbers["value"]
+    canonical = [
+        normalise_unit(c, v, u) if c == "8310-5" and not np.isnan(v) else None
+        for c, v, u in zip(p.text["code"], value, p.text["unit"], strict=True)
+    ]
+    bad = pd.Series([c is not None and not 30 <= c[0] <= 45 for c in canonical], index=p.text.index)
+    return _detail(bad, "body temperature outside 30-45 °C: " + p.text["value"])
+
+
+def device_day(p: Parsed) -> Result:
+    n = p.numbers
+    bad = (n["hours_used"] > 24) | (n["hours_used"] > n["hours_available"]) | (n["positives"] > n["exams"])
+    return _detail(bad, "more than 24 hours, more than available, or more positives than exams")
+
+
+CHECKS: dict[str, Check] = {
+    f.__name__: f
+    for f in (
+        well_formed,
+        required,
+        dates_readable,
+        numbers_readable,
+        not_mojibake,
+        id_number_valid,
+        codes_known,
+        icd10_known,
+        region_known,
+        unit_known,
+        age_plausible,
+        time_order,
+        non_negative,
+        vital_range,
+        device_day,
+    )
+}

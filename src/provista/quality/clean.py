@@ -1,0 +1,149 @@
+"""Clean one batch of a source table: parse, check every rule, quarantine what cannot be trusted, and
+normalise the rest with certainty.
+
+``clean`` returns the typed canonical records that passed, the quarantined records (verbatim, with the
+first failing rule as reason and every failure in the detail), failure counts per rule, and counts of the
+values it repaired.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from provista.quality.checks import CHECKS, Context, Parsed
+from provista.quality.normalise import (
+    normalise_icd10,
+    normalise_id_number,
+    normalise_region,
+    normalise_sex,
+    normalise_unit,
+    parse_datetimes,
+    to_halfwidth,
+)
+from provista.quality.rules import load_rules
+from provista.quality.tables import TABLES
+
+
+@dataclass
+class Cleaned:
+    records: pd.DataFrame
+    quarantine: pd.DataFrame  # record_ref, raw, reason_code, detail
+    failures: Counter[str] = field(default_factory=Counter)  # rule id -> failing records
+    checked: int = 0
+    repaired: Counter[str] = field(default_factory=Counter)  # what -> values normalised
+
+
+def parse(table: str, text: pd.DataFrame, ctx: Context) -> Parsed:
+    spec = TABLES[table]
+    for col in spec.required:
+        if col not in text:
+            text[col] = ""
+    times = {c: parse_datetimes(text[c].where(text[c] != "")) for c in spec.datetimes if c in text}
+    numbers = {
+        c: pd.to_numeric(text[c].map(to_halfwidth).where(text[c] != ""), errors="coerce")
+        for c in spec.numbers
+        if c in text
+    }
+    return Parsed(table, spec, text, times, numbers, ctx)
+
+
+def clean(table: str, text: pd.DataFrame, ctx: Context) -> Cleaned:
+    """Check and normalise ``text`` (strings, with record_ref, raw, malformed) of canonical ``table``."""
+    text = text.reset_index(drop=True)
+    parsed = parse(table, text, ctx)
+    reason = pd.Series("", index=text.index, dtype=object)
+    details = pd.Series("", index=text.index, dtype=object)
+    result = Cleaned(pd.DataFrame(), pd.DataFrame(), checked=len(text))
+    malformed = text["malformed"].astype(bool)
+    for rule in load_rules():
+        if not rule.applies_to(table):
+            continue
+        fails, detail = CHECKS[rule.check](parsed)
+        if rule.id != "STRUCTURE":
+            fails &= ~malformed  # a cut-short record is reported once, as malformed
+        result.failures[rule.id] += int(fails.sum())
+        if rule.severity == "error":
+            first = fails & (reason == "")
+            reason[first] = rule.id
+            details[fails] = np.where(
+                details[fails] == "", detail[fails], details[fails] + "; " + detail[fails]
+            )
+    bad = reason != ""
+    result.quarantine = pd.DataFrame(
+        {
+            "record_ref": text.loc[bad, "record_ref"],
+            "raw": text.loc[bad, "raw"],
+            "reason_code": reason[bad],
+            "detail": details[bad],
+        }
+    )
+    result.records = _normalise(table, parsed, ~bad, ctx, result.repaired)
+    return result
+
+
+def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: Counter[str]) -> pd.DataFrame:
+    """The records that passed, with canonical types and values."""
+    t = p.text[keep]
+    out = pd.DataFrame({"record_ref": t["record_ref"]})
+    key = p.spec.key
+    if key and key in t:
+        out[key] = t[key]
+    for col, values in p.times.items():
+        out[col] = values[keep].dt.date if col in ("birth_date", "date", "onset_date") else values[keep]
+    for col, values in p.numbers.items():
+        out[col] = values[keep]
+    if table in ("patients", "case_reports"):
+        ids = t["id_number"].map(normalise_id_number)
+        out["id_number"] = [i for i, _ in ids]
+        out["id_kind"] = ["15" if c else ("18" if i else "none") for i, c in ids]
+        repaired["id_number 15→18"] += sum(c for _, c in ids)
+        out["sex"] = t["sex"].map(normalise_sex)
+        col = "county_code" if table == "patients" else "address_code"
+        regions = t[col].map(lambda v: normalise_region(v, ctx.regions, ctx.outdated) if v else (None, False))
+        out["county_code"] = [r for r, _ in regions]
+        repaired["region code vintage"] += sum(c for _, c in regions)
+        for c in ("name", "phone", "address", "outside_province"):
+            if c in t:
+                out[c] = t[c]
+    if table == "patients":
+        out["patient_id"] = t["patient_id"]
+    if table == "encounters":
+        for c in ("patient_id", "type", "department", "outcome"):
+            out[c] = t[c].replace("", None)
+    if table == "diagnoses":
+        codes = t["icd10"].map(normalise_icd10)
+        out["encounter_id"] = t["encounter_id"]
+        out["icd10"] = [c.code if c else None for c in codes]
+        out["icd10_national"] = [c.national if c else None for c in codes]
+        repaired["icd10 spelling"] += int(
+            sum(c is not None and c.code != s for c, s in zip(codes, t["icd10"], strict=True))
+        )
+        out["is_primary"] = t["is_primary"].map({"true": True, "false": False}) if "is_primary" in t else None
+    if table == "labs":
+        out["encounter_id"] = t["encounter_id"]
+        out["code"] = t["code"]
+        converted = [
+            normalise_unit(c, v, u) if not np.isnan(v) else (np.nan, u)
+            for c, v, u in zip(t["code"], out["value"], t["unit"], strict=True)
+        ]
+        repaired["lab unit"] += int(
+            sum(c is not None and u != c[1] for u, c in zip(t["unit"], converted, strict=True))
+        )
+        out["value"] = [c[0] if c else np.nan for c in converted]
+        out["unit"] = [c[1] if c else None for c in converted]
+    if table in ("operations", "prescriptions"):
+        for c in ("encounter_id", "code", "or_room", "drug_code", "atc", "unit"):
+            if c in t:
+                out[c] = t[c].replace("", None)
+    if table in ("bed_census", "equipment_use"):
+        for c in ("department", "device_id", "device_type"):
+            if c in t:
+                out[c] = t[c]
+    if table == "case_reports":
+        for c in ("disease", "occupation", "case_class", "reporting_unit_id"):
+            out[c] = t[c].replace("", None)
+    return out.reset_index(drop=True)

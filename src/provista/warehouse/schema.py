@@ -1,0 +1,206 @@
+"""The canonical warehouse (DESIGN.md): one table per grain, pseudonyms instead of identities.
+
+Every fact keeps ``source_file`` and ``record_ref``, so that any value can be traced to the record it came
+from (and scored against the synthetic truth). Names, ID numbers, phones and street addresses have no
+column anywhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provista.engine import DuckDBEngine
+
+LINEAGE = ("source_file VARCHAR NOT NULL", "record_ref VARCHAR NOT NULL")
+
+_TABLES: dict[str, tuple[str, ...]] = {
+    "region": (
+        "code VARCHAR PRIMARY KEY",
+        "name_zh VARCHAR",
+        "name_en VARCHAR",
+        "level VARCHAR",
+        "parent_code VARCHAR",
+        "population BIGINT",
+    ),
+    "hospital": (
+        "hospital_id VARCHAR PRIMARY KEY",
+        "name_zh VARCHAR",
+        "name_en VARCHAR",
+        "level VARCHAR",
+        "level_en VARCHAR",
+        "county_code VARCHAR",
+        "city_code VARCHAR",
+        "vendor VARCHAR",
+        "beds_open INTEGER",
+        "operating_rooms INTEGER",
+        "departments VARCHAR",
+        "ct INTEGER",
+        "dr INTEGER",
+        "mri INTEGER",
+        "us INTEGER",
+    ),
+    "patient_record": (
+        "hospital_id VARCHAR",
+        "patient_key VARCHAR",
+        "person_key VARCHAR",
+        "sex VARCHAR",
+        "birth_year_month VARCHAR",
+        "county_code VARCHAR",
+        "outside_province BOOLEAN",
+        "id_kind VARCHAR",
+        *LINEAGE,
+    ),
+    "encounter": (
+        "hospital_id VARCHAR",
+        "encounter_id VARCHAR",
+        "patient_key VARCHAR",
+        "person_key VARCHAR",
+        "type VARCHAR",
+        "department VARCHAR",
+        "admit_ts TIMESTAMP",
+        "discharge_ts TIMESTAMP",
+        "outcome VARCHAR",
+        "cost DOUBLE",
+        *LINEAGE,
+    ),
+    "diagnosis": (
+        "hospital_id VARCHAR",
+        "encounter_id VARCHAR",
+        "diagnosis_id VARCHAR",
+        "icd10 VARCHAR",
+        "icd10_national VARCHAR",
+        "is_primary BOOLEAN",
+        *LINEAGE,
+    ),
+    "procedure": (
+        "hospital_id VARCHAR",
+        "encounter_id VARCHAR",
+        "operation_id VARCHAR",
+        "code VARCHAR",
+        "or_room VARCHAR",
+        "start_ts TIMESTAMP",
+        "end_ts TIMESTAMP",
+        "level INTEGER",
+        *LINEAGE,
+    ),
+    "observation": (
+        "hospital_id VARCHAR",
+        "encounter_id VARCHAR",
+        "lab_id VARCHAR",
+        "code VARCHAR",
+        "value DOUBLE",
+        "unit VARCHAR",
+        "ts TIMESTAMP",
+        *LINEAGE,
+    ),
+    "medication": (
+        "hospital_id VARCHAR",
+        "encounter_id VARCHAR",
+        "prescription_id VARCHAR",
+        "drug_code VARCHAR",
+        "atc VARCHAR",
+        "dose DOUBLE",
+        "unit VARCHAR",
+        "days INTEGER",
+        "ts TIMESTAMP",
+        *LINEAGE,
+    ),
+    "bed_census": (
+        "hospital_id VARCHAR",
+        "department VARCHAR",
+        "date DATE",
+        "occupied_beds INTEGER",
+        "open_beds INTEGER",
+        *LINEAGE,
+    ),
+    "equipment_use": (
+        "hospital_id VARCHAR",
+        "device_id VARCHAR",
+        "device_type VARCHAR",
+        "date DATE",
+        "hours_used DOUBLE",
+        "hours_available DOUBLE",
+        "exams INTEGER",
+        "positives INTEGER",
+        *LINEAGE,
+    ),
+    "case_report": (
+        "report_id VARCHAR",
+        "person_key VARCHAR",
+        "disease VARCHAR",
+        "disease_class VARCHAR",
+        "icd10 VARCHAR",
+        "onset_date DATE",
+        "diagnosis_ts TIMESTAMP",
+        "report_ts TIMESTAMP",
+        "county_code VARCHAR",
+        "age INTEGER",
+        "sex VARCHAR",
+        "occupation VARCHAR",
+        "case_class VARCHAR",
+        "reporting_unit_id VARCHAR",
+        *LINEAGE,
+    ),
+    "quarantine": (
+        "load_id INTEGER",
+        "source_file VARCHAR",
+        "record_ref VARCHAR",
+        "source_table VARCHAR",
+        "reason_code VARCHAR",
+        "detail VARCHAR",
+        "raw VARCHAR",
+    ),
+    "merged": ("load_id INTEGER", "source_file VARCHAR", "record_ref VARCHAR", "duplicate_of VARCHAR"),
+    "ingest_log": (
+        "load_id INTEGER",
+        "source_file VARCHAR",
+        "sha256 VARCHAR",
+        "hospital_id VARCHAR",
+        "source_tables VARCHAR",
+        "format VARCHAR",
+        "encoding VARCHAR",
+        "rows_in BIGINT",
+        "loaded BIGINT",
+        "duplicates BIGINT",
+        "quarantined BIGINT",
+        "loaded_at TIMESTAMP",
+    ),
+    "dq_result": (
+        "load_id INTEGER",
+        "source_file VARCHAR",
+        "hospital_id VARCHAR",
+        "source_table VARCHAR",
+        "rule_id VARCHAR",
+        "kind VARCHAR",
+        "severity VARCHAR",
+        "checked BIGINT",
+        "failed BIGINT",
+    ),
+    "repair_log": ("load_id INTEGER", "source_file VARCHAR", "what VARCHAR", "count BIGINT"),
+}
+TABLES: dict[str, str] = {name: ", ".join(cols) for name, cols in _TABLES.items()}
+# Source table -> warehouse table.
+TARGET = {
+    "patients": "patient_record",
+    "encounters": "encounter",
+    "diagnoses": "diagnosis",
+    "operations": "procedure",
+    "labs": "observation",
+    "prescriptions": "medication",
+    "bed_census": "bed_census",
+    "equipment_use": "equipment_use",
+    "case_reports": "case_report",
+}
+FACTS = tuple(TARGET.values())
+
+
+def columns(table: str) -> list[str]:
+    """Column names of a warehouse table, in order."""
+    return [c.split(" ")[0] for c in _TABLES[table]]
+
+
+def create_all(engine: DuckDBEngine) -> None:
+    """Create every table that does not exist yet."""
+    for name, columns in TABLES.items():
+        engine.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
