@@ -35,9 +35,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ProvistaError as exc:
-        console.print(f"[bold red]Error:[/] {exc.message}")
+        console.print(f"[bold red]Error:[/] {exc.message}", soft_wrap=True)
         if exc.hint:
-            console.print(f"[yellow]What to do:[/] {exc.hint}")
+            console.print(f"[yellow]What to do:[/] {exc.hint}", soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -183,7 +183,146 @@ def demo(
             )
     assert manifest is not None
     _summary(manifest, sources)
+    from provista.ingest.pipeline import build as run_build
+
+    with user_errors(), stage_progress() as report:
+        out.print(f"Building the warehouse [bold]{settings.warehouse_path}[/] from the province's files ...")
+        summary = run_build(sources, settings.warehouse_path, _key(create=True), progress=report)
+    _load_summary(summary, f"Warehouse {settings.warehouse_path}")
+    _score_table(sources, settings.warehouse_path)
     out.print(
-        "\nNext: the ingestion pipeline (`provista build`) and the web dashboard (`provista serve`) are "
-        "being built; see the README, 'Where to go next'."
+        "\nNext: the web dashboard (`provista serve`) is being built; see the README, 'Where to go next'."
     )
+
+
+def _load_summary(summary: Any, title: str) -> None:
+    table = Table(title=title)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for what, count in [
+        ("files loaded", summary.files),
+        ("files already loaded (skipped)", len(summary.skipped)),
+        ("records in", summary.rows_in),
+        ("loaded", summary.loaded),
+        ("merged as duplicates", summary.duplicates),
+        ("quarantined", summary.quarantined),
+    ]:
+        table.add_row(what, f"{count:,}")
+    for reason, count in summary.reasons.most_common():
+        table.add_row(f"  quarantined: {reason}", f"{count:,}")
+    out.print(table)
+    for failure in summary.failed:
+        console.print(f"[bold red]File refused:[/] {failure}", soft_wrap=True)
+
+
+def _score_table(sources: Path, warehouse: Path) -> None:
+    from provista.engine import DuckDBEngine
+    from provista.quality.score import score
+
+    engine = DuckDBEngine(warehouse, read_only=True)
+    try:
+        rows, overall = score(sources / "truth", engine)
+    finally:
+        engine.close()
+    table = Table(title="Cleaning scored against truth/errors.csv")
+    for col in ("error kind", "expected action", "injected", "handled", "measure", "rate"):
+        table.add_column(col, justify="right" if col in ("injected", "handled", "rate") else "left")
+    for r in rows.to_dict("records"):
+        table.add_row(
+            r["error_kind"],
+            r["expected_action"],
+            f"{r['injected']:,}",
+            f"{r['handled']:,}",
+            r["measure"],
+            f"{r['rate']:.2%}",
+        )
+    out.print(table)
+    out.print(
+        f"Quarantined {overall['quarantined']:,} records; precision {overall['precision']:.2%}; "
+        f"clean records quarantined: {overall['clean_records_quarantined']:,}"
+    )
+
+
+def _key(create: bool) -> bytes:
+    from provista.privacy.pseudonym import create_key, load_key
+
+    path = get_settings().key_file
+    if create and not path.exists():
+        console.print(
+            f"Created a pseudonymisation key at [bold]{path}[/] (keep it outside the warehouse; back it up)."
+        )
+        return create_key(path)
+    return load_key(path)
+
+
+@app.command()
+def keygen() -> None:
+    """Create the secret key for pseudonyms (HMAC-SHA256); refuses to replace an existing one."""
+    from provista.privacy.pseudonym import create_key
+
+    path = get_settings().key_file
+    with user_errors():
+        create_key(path)
+    out.print(f"Key written to {path} (mode 600). Back it up: without it, pseudonyms cannot be reproduced.")
+
+
+@app.command()
+def build(
+    sources: Annotated[Path, typer.Option(help="Folder with the hospitals' and the CDC's files.")],
+    warehouse: Annotated[
+        Path | None, typer.Option(help="Warehouse file (default: data/warehouse/provista.duckdb).")
+    ] = None,
+) -> None:
+    """Ingest → normalise → validate → quarantine → de-duplicate → pseudonymise → load, as a new warehouse."""
+    from provista.ingest.pipeline import build as run_build
+
+    settings = get_settings()
+    target = warehouse or settings.warehouse_path
+    with user_errors(), stage_progress() as report:
+        summary = run_build(
+            sources,
+            target,
+            _key(create=False),
+            mappings_dir=str(settings.mappings_dir) if settings.mappings_dir else None,
+            progress=report,
+        )
+    _load_summary(summary, f"Warehouse {target}")
+    if (sources / "truth/errors.csv").exists():
+        _score_table(sources, target)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Files to add.")],
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file to add to.")] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="Folder the files' names are relative to (hospitals/<id>/...).")
+    ] = None,
+) -> None:
+    """Add files to an existing warehouse; a file already loaded (same content) changes nothing."""
+    from provista.ingest.pipeline import ingest as run_ingest
+
+    settings = get_settings()
+    target = warehouse or settings.warehouse_path
+    with user_errors(), stage_progress() as report:
+        summary = run_ingest(
+            files,
+            target,
+            _key(create=False),
+            root=root,
+            mappings_dir=str(settings.mappings_dir) if settings.mappings_dir else None,
+            progress=report,
+        )
+    for skipped in summary.skipped:
+        out.print(f"Already loaded, nothing changed: {skipped}")
+    _load_summary(summary, f"Added to {target}")
+
+
+@app.command()
+def score(
+    sources: Annotated[Path, typer.Option(help="A synthetic province (with truth/).")],
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse built from it.")] = None,
+) -> None:
+    """Score cleaning against the synthetic province's ground truth."""
+    with user_errors():
+        _score_table(sources, warehouse or get_settings().warehouse_path)

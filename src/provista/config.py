@@ -14,10 +14,21 @@ class Settings(BaseSettings):
     demo_scale: str = "small"
     demo_seed: int = 20201101
     jobs: int = 2  # worker processes for generation
+    pseudonym_key_file: Path | None = None  # default: <data_dir>/secrets/pseudonym.key, outside the warehouse
+    warehouse: Path | None = None  # default: <data_dir>/warehouse/provista.duckdb
+    mappings_dir: Path | None = None  # extra source-format YAML files
 
     @property
     def demo_sources(self) -> Path:
         return self.data_dir / "demo" / "sources"
+
+    @property
+    def key_file(self) -> Path:
+        return self.pseudonym_key_file or self.data_dir / "secrets" / "pseudonym.key"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.warehouse or self.data_dir / "warehouse" / "provista.duckdb"
 
 
 def get_settings() -> Settings:

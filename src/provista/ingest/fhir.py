@@ -116,9 +116,9 @@ def _encounter(r: Resource) -> dict[str, str]:
         "encounter_id": _text(r.get("id")),
         "patient_id": _ref(r.get("subject")),
         "type": ENCOUNTER_CLASS.get(_text(klass.get("code")).upper(), _text(klass.get("code"))),
-        "department": _department(
-            service.get("text") or _coding(service).get("display") or (r.get("type") or [{}])[0].get("text")
-        ),
+        # Systems without a service type (Synthea) file visits under emergency or general practice.
+        "department": _department(service.get("text") or _coding(service).get("display"))
+        or (("EME" if _text(klass.get("code")).upper() == "EMER" else "GEN") if r.get("type") else ""),
         "admit_ts": _datetime(period.get("start")),
         "discharge_ts": _datetime(period.get("end")),
         "outcome": _text(disposition.get("text") or _coding(disposition).get("code")),
@@ -158,8 +158,25 @@ def _observation(r: Resource) -> dict[str, str]:
         "name": _text(code.get("display") or (r.get("code") or {}).get("text")),
         "value": _text(q.get("value")),
         "unit": _text(q.get("code") or q.get("unit")),
+        "value_text": _value_text(r),
         "ts": _datetime(r.get("effectiveDateTime") or r.get("issued")),
     }
+
+
+def _value_text(r: Resource) -> str:
+    """A non-numeric result as text: a coded or string value, or the components of a panel."""
+    if r.get("valueCodeableConcept"):
+        concept = r["valueCodeableConcept"]
+        return _text(concept.get("text") or _coding(concept).get("display") or _coding(concept).get("code"))
+    if r.get("valueString") is not None:
+        return _text(r["valueString"])
+    parts = []
+    for c in r.get("component", []) or []:
+        q = c.get("valueQuantity") or {}
+        parts.append(
+            f"{_coding(c.get('code')).get('code', '')}={q.get('value', '')} {q.get('unit', '')}".strip()
+        )
+    return "; ".join(parts)
 
 
 def _procedure(r: Resource) -> dict[str, str]:

@@ -68,8 +68,8 @@ def match_table(headers: list[str], source: str, extra_dir: str | None = None) -
     missing = [h for h in best.columns if h not in present]
     if len(missing) < len(best.columns) / 2:
         raise SourceFormatError(
-            f"{source}, header row: the file looks like {best.mapping} '{best.table}' but lacks "
-            + ", ".join(f"'{m}'" for m in missing),
+            f"{source}, header row: the file looks like {best.mapping} '{best.table}' "
+            "but lacks the column(s) " + ", ".join(f"'{m}'" for m in missing),
             hint="ask the hospital to re-export with every column, or declare its format in a mapping YAML",
         )
     raise SourceFormatError(

@@ -19,9 +19,11 @@ import pandas as pd
 
 from provista.engine import DuckDBEngine, atomic_build
 from provista.errors import ProvistaError
+from provista.ingest.dicom import read_dicom
 from provista.ingest.fhir import read_fhir
 from provista.ingest.mapping import SourceFormatError
 from provista.ingest.tabular import read_tabular
+from provista.ingest.vcf import read_vcf
 from provista.privacy.pseudonym import Pseudonymiser
 from provista.quality.checks import Context
 from provista.quality.clean import clean
@@ -30,7 +32,7 @@ from provista.synth.diseases import CLASS_EN, DISEASES
 from provista.synth.province import Province, load_province
 from provista.warehouse.schema import TARGET, columns, create_all
 
-SOURCE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".json", ".ndjson"}
+SOURCE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".json", ".ndjson", ".dcm", ".vcf", ".gz"}
 SKIP_FOLDERS = {"registry", "truth"}
 Progress = Callable[[str, int, int], None]
 
@@ -120,6 +122,7 @@ class Loader:
         self.ctx = Context({c.code for c in province.counties}, dict(province.outdated_codes))
         self.disease = {d.name_zh: d for d in DISEASES}
         self.buffer = Buffer(engine)
+        self.raw_quarantine: list[pd.DataFrame] = []  # verbatim records, kept out of the warehouse
         self.loaded_hashes = set(engine.frame("SELECT sha256 FROM ingest_log")["sha256"])
         self.next_load_id = int(engine.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM ingest_log"))
 
@@ -140,6 +143,9 @@ class Loader:
         parts = path.relative_to(self.root).parts if path.is_relative_to(self.root) else ()
         hospital_id = parts[1] if len(parts) > 2 and parts[0] == "hospitals" else None
         load_id, self.next_load_id = self.next_load_id, self.next_load_id + 1
+        if path.suffix.lower() == ".dcm" or path.name.lower().endswith((".vcf", ".vcf.gz")):
+            self._load_imaging_or_variants(path, source, hospital_id, load_id, digest, summary)
+            return
         fmt, encoding, batches = self._batches(path, source)
         counts = Counter[str]()
         seen: dict[str, str] = {}
@@ -177,7 +183,14 @@ class Loader:
             if len(result.quarantine):
                 self.buffer.append(
                     "quarantine",
-                    result.quarantine.assign(load_id=load_id, source_file=source, source_table=table),
+                    result.quarantine.drop(columns=["raw"]).assign(
+                        load_id=load_id, source_file=source, source_table=table
+                    ),
+                )
+                self.raw_quarantine.append(
+                    result.quarantine[["record_ref", "reason_code", "raw"]].assign(
+                        load_id=load_id, source_file=source
+                    )
                 )
                 summary.reasons.update(result.quarantine["reason_code"])
             counts["quarantined"] += len(result.quarantine)
@@ -250,6 +263,60 @@ class Loader:
         summary.files += 1
         for k in ("rows_in", "loaded", "duplicates", "quarantined"):
             setattr(summary, k, getattr(summary, k) + counts[k])
+
+    def _load_imaging_or_variants(
+        self,
+        path: Path,
+        source: str,
+        hospital_id: str | None,
+        load_id: int,
+        digest: str,
+        summary: LoadSummary,
+    ) -> None:
+        """DICOM metadata (one row per instance) or VCF genotype calls; the readers refuse damaged files."""
+        if path.suffix.lower() == ".dcm":
+            frame = read_dicom(path)
+            out = frame.drop(columns=["patient_id", "patient_name", "patient_birth_date", "patient_sex"])
+            out["patient_key"] = self.pseudo.tokens(
+                "patient", (f"{hospital_id}|{p}" for p in frame["patient_id"])
+            )
+            out["sex"] = frame["patient_sex"]
+            out["birth_year_month"] = frame["patient_birth_date"].dt.strftime("%Y-%m")
+            table, fmt = "imaging_study", "dicom"
+        else:
+            frame = read_vcf(path)
+            out = frame.drop(columns=["sample"])
+            out["sample_key"] = self.pseudo.tokens("sample", frame["sample"].astype(str))
+            table, fmt = "variant", "vcf"
+        out["source_file"] = source
+        if hospital_id is not None:
+            out["hospital_id"] = hospital_id
+        self.buffer.append(table, out[[c for c in columns(table) if c in out]])
+        self.buffer.append(
+            "ingest_log",
+            pd.DataFrame(
+                [
+                    {
+                        "load_id": load_id,
+                        "source_file": source,
+                        "sha256": digest,
+                        "hospital_id": hospital_id,
+                        "source_tables": table,
+                        "format": fmt,
+                        "encoding": "binary" if fmt == "dicom" else "utf-8",
+                        "rows_in": len(frame),
+                        "loaded": len(frame),
+                        "duplicates": 0,
+                        "quarantined": 0,
+                        "loaded_at": pd.Timestamp.now(),
+                    }
+                ]
+            ),
+        )
+        summary.files += 1
+        summary.rows_in += len(frame)
+        summary.loaded += len(frame)
+        summary.tables[table] += len(frame)
 
     def _to_warehouse(
         self, table: str, r: pd.DataFrame, hospital_id: str | None, source: str
@@ -378,10 +445,12 @@ def build(
     with atomic_build(warehouse) as engine:
         create_all(engine)
         _load_registry(engine, sources, prov)
-        _load_all(Loader(engine, sources, key, prov, mappings_dir), files, summary, report)
+        loader = Loader(engine, sources, key, prov, mappings_dir)
+        _load_all(loader, files, summary, report)
         report("finalise", 0, 1)
         _finalise(engine)
         report("finalise", 1, 1)
+    _save_quarantine_store(warehouse, loader.raw_quarantine, append=False)
     return summary
 
 
@@ -404,12 +473,30 @@ def ingest(
     summary = LoadSummary()
     with atomic_build(warehouse, start_from_current=True) as engine:
         create_all(engine)
-        base = root or Path(".")
-        _load_all(
-            Loader(engine, base.resolve(), key, load_province(province), mappings_dir),
-            [f.resolve() for f in files],
-            summary,
-            report,
-        )
+        loader = Loader(engine, (root or Path(".")).resolve(), key, load_province(province), mappings_dir)
+        _load_all(loader, [f.resolve() for f in files], summary, report)
         _finalise(engine)
+    _save_quarantine_store(warehouse, loader.raw_quarantine, append=True)
     return summary
+
+
+def quarantine_store(warehouse: Path) -> Path:
+    """Where the quarantined records are kept verbatim: beside the warehouse, not in it."""
+    return warehouse.with_name(warehouse.name + ".quarantine.parquet")
+
+
+def _save_quarantine_store(warehouse: Path, frames: list[pd.DataFrame], append: bool) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = quarantine_store(warehouse)
+    columns = ["load_id", "source_file", "record_ref", "reason_code", "raw"]
+    parts = [pq.read_table(target).to_pandas()] if append and target.exists() else []
+    frame = (
+        pd.concat(parts + [f[columns] for f in frames], ignore_index=True)
+        if parts or frames
+        else (pd.DataFrame(columns=columns))
+    )
+    building = target.with_name(target.name + ".building")
+    pq.write_table(pa.Table.from_pandas(frame[columns].astype({"raw": str}), preserve_index=False), building)
+    building.replace(target)

@@ -66,6 +66,8 @@ def required(p: Parsed) -> Result:
     detail = pd.Series("", index=p.text.index, dtype=object)
     for col in reversed(p.spec.required):
         empty = ~p.filled(col)
+        if col in p.spec.alternatives:
+            empty &= ~p.filled(p.spec.alternatives[col])
         fails |= empty
         detail[empty] = f"{col} is empty"
     return fails, detail
@@ -105,7 +107,7 @@ def not_mojibake(p: Parsed) -> Result:
 def id_number_valid(p: Parsed) -> Result:
     ids = p.text["id_number"]
     valid = ids.map(lambda v: v == "" or normalise_id_number(v)[0] is not None).astype(bool)
-    return _detail(~valid, "id_number fails the GB 11643 check: " + ids)
+    return _detail(~valid, "id_number fails the GB 11643 check (length, birth date or check character)")
 
 
 def codes_known(p: Parsed) -> Result:

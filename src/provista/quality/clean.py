@@ -119,6 +119,8 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
         out["encounter_id"] = t["encounter_id"]
         out["icd10"] = [c.code if c else None for c in codes]
         out["icd10_national"] = [c.national if c else None for c in codes]
+        for c in ("code_system", "code"):
+            out[c] = t[c].replace("", None) if c in t else None
         repaired["icd10 spelling"] += int(
             sum(c is not None and c.code != s for c, s in zip(codes, t["icd10"], strict=True))
         )
@@ -135,6 +137,7 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
         )
         out["value"] = [c[0] if c else np.nan for c in converted]
         out["unit"] = [c[1] if c else None for c in converted]
+        out["value_text"] = t["value_text"].replace("", None) if "value_text" in t else None
     if table in ("operations", "prescriptions"):
         for c in ("encounter_id", "code", "or_room", "drug_code", "atc", "unit"):
             if c in t:

@@ -19,6 +19,8 @@ class TableSpec:
     datetimes: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     codes: dict[str, frozenset[str]] = field(default_factory=dict)
+    # A required field may be stood in for by another (a SNOMED-coded condition has no ICD-10 code).
+    alternatives: dict[str, str] = field(default_factory=dict)
 
 
 ENCOUNTER_TYPES = frozenset({"outpatient", "emergency", "inpatient"})
@@ -36,14 +38,22 @@ TABLES: dict[str, TableSpec] = {
         ("cost",),
         {"type": ENCOUNTER_TYPES, "department": DEPARTMENT_CODES},
     ),
-    "diagnoses": TableSpec("diagnosis_id", ("diagnosis_id", "encounter_id", "icd10")),
+    "diagnoses": TableSpec(
+        "diagnosis_id", ("diagnosis_id", "encounter_id", "icd10"), alternatives={"icd10": "code"}
+    ),
     "operations": TableSpec(
         "operation_id",
         ("operation_id", "encounter_id", "code", "start_ts"),
         ("start_ts", "end_ts"),
         ("level",),
     ),
-    "labs": TableSpec("lab_id", ("lab_id", "encounter_id", "code", "value"), ("ts",), ("value",)),
+    "labs": TableSpec(
+        "lab_id",
+        ("lab_id", "encounter_id", "code", "value"),
+        ("ts",),
+        ("value",),
+        alternatives={"value": "value_text"},
+    ),
     "prescriptions": TableSpec(
         "prescription_id", ("prescription_id", "encounter_id", "drug_code"), ("ts",), ("dose", "days")
     ),

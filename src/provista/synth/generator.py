@@ -158,6 +158,7 @@ def visit_weights(persons: Persons, day: np.datetime64) -> np.ndarray:
 # State shared with worker processes (inherited by fork, never pickled).
 _STATE: dict[str, Any] = {}
 CHUNK_ENCOUNTERS = 100_000  # a hospital is generated in slices of about this many encounters
+CHUNK_CASES = 100_000  # case reports are rendered and written in slices of this many
 TRUTH_PARTS = "truth/.parts"
 
 
@@ -390,15 +391,18 @@ def _case_report_job() -> dict[str, Any]:
     surviving = np.zeros(len(outbreaks), dtype=np.int64)
     classes: Counter[str] = Counter()
     for year, rows in cases.by_onset_year():
-        frame = cases.frame(rows)
-        flagged = frame["_outbreak"].to_numpy()
-        surviving += np.bincount(flagged[flagged >= 0], minlength=len(outbreaks))
-        classes.update(casereports.DISEASES[d].klass for d in frame["_disease"].tolist())
         ctx = Context(
             vendor, province.outdated_codes, province.code, np.random.default_rng([s["seed"], 9, year])
         )
-        written, errors = inject("case_reports", style("case_reports", frame, vendor), s["error_rate"], ctx)
-        writer.write("case_reports", written, vendor, errors, file_stem=f"case_reports_{year}")
+        for lo in range(0, len(rows), CHUNK_CASES):  # a year is rendered in slices, appended in order
+            frame = cases.frame(rows[lo : lo + CHUNK_CASES])
+            flagged = frame["_outbreak"].to_numpy()
+            surviving += np.bincount(flagged[flagged >= 0], minlength=len(outbreaks))
+            classes.update(casereports.DISEASES[d].klass for d in frame["_disease"].tolist())
+            written, errors = inject(
+                "case_reports", style("case_reports", frame, vendor), s["error_rate"], ctx
+            )
+            writer.write("case_reports", written, vendor, errors, file_stem=f"case_reports_{year}")
     outbreaks = [
         casereports.Outbreak(o.county, o.disease, o.start, o.end, int(surviving[j]))
         for j, o in enumerate(outbreaks)

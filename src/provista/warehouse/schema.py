@@ -2,7 +2,8 @@
 
 Every fact keeps ``source_file`` and ``record_ref``, so that any value can be traced to the record it came
 from (and scored against the synthetic truth). Names, ID numbers, phones and street addresses have no
-column anywhere.
+column anywhere: quarantined records are kept verbatim beside the warehouse, in the quarantine store
+(``<warehouse>.quarantine.parquet``), for the data centre's staff only.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "diagnosis_id VARCHAR",
         "icd10 VARCHAR",
         "icd10_national VARCHAR",
+        "code_system VARCHAR",
+        "code VARCHAR",
         "is_primary BOOLEAN",
         *LINEAGE,
     ),
@@ -91,6 +94,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "code VARCHAR",
         "value DOUBLE",
         "unit VARCHAR",
+        "value_text VARCHAR",
         "ts TIMESTAMP",
         *LINEAGE,
     ),
@@ -142,6 +146,39 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "reporting_unit_id VARCHAR",
         *LINEAGE,
     ),
+    "imaging_study": (
+        "hospital_id VARCHAR",
+        "patient_key VARCHAR",
+        "sex VARCHAR",
+        "birth_year_month VARCHAR",
+        "study_uid VARCHAR",
+        "series_uid VARCHAR",
+        "sop_uid VARCHAR",
+        "modality VARCHAR",
+        "body_part VARCHAR",
+        "study_date TIMESTAMP",
+        "series_description VARCHAR",
+        "institution VARCHAR",
+        "manufacturer VARCHAR",
+        "rows INTEGER",
+        "columns INTEGER",
+        *LINEAGE,
+    ),
+    "variant": (
+        "sample_key VARCHAR",
+        "chrom VARCHAR",
+        "pos BIGINT",
+        "variant_id VARCHAR",
+        "ref VARCHAR",
+        "alt VARCHAR",
+        "qual DOUBLE",
+        "filter VARCHAR",
+        "genotype VARCHAR",
+        "zygosity VARCHAR",
+        "phased BOOLEAN",
+        "depth DOUBLE",
+        *LINEAGE,
+    ),
     "quarantine": (
         "load_id INTEGER",
         "source_file VARCHAR",
@@ -149,7 +186,6 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "source_table VARCHAR",
         "reason_code VARCHAR",
         "detail VARCHAR",
-        "raw VARCHAR",
     ),
     "merged": ("load_id INTEGER", "source_file VARCHAR", "record_ref VARCHAR", "duplicate_of VARCHAR"),
     "ingest_log": (
@@ -192,7 +228,7 @@ TARGET = {
     "equipment_use": "equipment_use",
     "case_reports": "case_report",
 }
-FACTS = tuple(TARGET.values())
+FACTS = (*TARGET.values(), "imaging_study", "variant")
 
 
 def columns(table: str) -> list[str]:
