@@ -239,6 +239,23 @@ class Loader:
                 ],
             ),
         )
+        self._log(load_id, source, digest, hospital_id, ",".join(sorted(tables)), fmt, encoding, counts)
+        summary.files += 1
+        for k in ("rows_in", "loaded", "duplicates", "quarantined"):
+            setattr(summary, k, getattr(summary, k) + counts[k])
+
+    def _log(
+        self,
+        load_id: int,
+        source: str,
+        digest: str,
+        hospital_id: str | None,
+        tables: str,
+        fmt: str,
+        encoding: str,
+        counts: Counter[str],
+    ) -> None:
+        """The file's accounting row: rows in = loaded + duplicates + quarantined."""
         self.buffer.append(
             "ingest_log",
             pd.DataFrame(
@@ -248,7 +265,7 @@ class Loader:
                         "source_file": source,
                         "sha256": digest,
                         "hospital_id": hospital_id,
-                        "source_tables": ",".join(sorted(tables)),
+                        "source_tables": tables,
                         "format": fmt,
                         "encoding": encoding,
                         "rows_in": counts["rows_in"],
@@ -260,9 +277,6 @@ class Loader:
                 ]
             ),
         )
-        summary.files += 1
-        for k in ("rows_in", "loaded", "duplicates", "quarantined"):
-            setattr(summary, k, getattr(summary, k) + counts[k])
 
     def _load_imaging_or_variants(
         self,
@@ -292,26 +306,9 @@ class Loader:
         if hospital_id is not None:
             out["hospital_id"] = hospital_id
         self.buffer.append(table, out[[c for c in columns(table) if c in out]])
-        self.buffer.append(
-            "ingest_log",
-            pd.DataFrame(
-                [
-                    {
-                        "load_id": load_id,
-                        "source_file": source,
-                        "sha256": digest,
-                        "hospital_id": hospital_id,
-                        "source_tables": table,
-                        "format": fmt,
-                        "encoding": "binary" if fmt == "dicom" else "utf-8",
-                        "rows_in": len(frame),
-                        "loaded": len(frame),
-                        "duplicates": 0,
-                        "quarantined": 0,
-                        "loaded_at": pd.Timestamp.now(),
-                    }
-                ]
-            ),
+        counts = Counter({"rows_in": len(frame), "loaded": len(frame)})
+        self._log(
+            load_id, source, digest, hospital_id, table, fmt, "binary" if fmt == "dicom" else "utf-8", counts
         )
         summary.files += 1
         summary.rows_in += len(frame)

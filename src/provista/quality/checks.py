@@ -73,24 +73,23 @@ def required(p: Parsed) -> Result:
     return fails, detail
 
 
-def dates_readable(p: Parsed) -> Result:
+def _unreadable(p: Parsed, parsed: dict[str, pd.Series], what: str) -> Result:
+    """Filled source values that did not parse."""
     fails = pd.Series(False, index=p.text.index)
     detail = pd.Series("", index=p.text.index, dtype=object)
-    for col, parsed in p.times.items():
-        bad = p.filled(col) & parsed.isna()
+    for col, values in parsed.items():
+        bad = p.filled(col) & values.isna()
         fails |= bad
-        detail[bad] = f"{col} is not a date: " + p.text.loc[bad, col]
+        detail[bad] = f"{col} is not {what}: " + p.text.loc[bad, col]
     return fails, detail
+
+
+def dates_readable(p: Parsed) -> Result:
+    return _unreadable(p, p.times, "a date")
 
 
 def numbers_readable(p: Parsed) -> Result:
-    fails = pd.Series(False, index=p.text.index)
-    detail = pd.Series("", index=p.text.index, dtype=object)
-    for col, parsed in p.numbers.items():
-        bad = p.filled(col) & parsed.isna()
-        fails |= bad
-        detail[bad] = f"{col} is not a number: " + p.text.loc[bad, col]
-    return fails, detail
+    return _unreadable(p, p.numbers, "a number")
 
 
 def not_mojibake(p: Parsed) -> Result:
