@@ -326,3 +326,50 @@ def score(
     """Score cleaning against the synthetic province's ground truth."""
     with user_errors():
         _score_table(sources, warehouse or get_settings().warehouse_path)
+
+
+@app.command()
+def quality(
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse to report on.")] = None,
+    html_file: Annotated[Path, typer.Option("--html", help="Where to write the HTML report.")] = Path(
+        "quality-report.html"
+    ),
+    top: Annotated[int, typer.Option(help="Hospitals and rules to print.")] = 10,
+) -> None:
+    """Data-quality report: pass rates per hospital and kind of rule, the worst rules, the trend of loads."""
+    from provista.engine import DuckDBEngine
+    from provista.quality.report import quality_report, write_html
+
+    with user_errors():
+        engine = DuckDBEngine(warehouse or get_settings().warehouse_path, read_only=True)
+        try:
+            report = quality_report(engine)
+        finally:
+            engine.close()
+    table = Table(title="Hospitals with the lowest pass rates / 通过率最低的医院")
+    for col in ("hospital", "name", "records", "conformance", "completeness", "plausibility"):
+        table.add_column(col)
+    for r in report.by_hospital.head(top).to_dict("records"):
+        table.add_row(
+            str(r["hospital_id"]),
+            str(r["name_zh"]),
+            f"{r['records']:,}",
+            *(f"{r[k]:.2%}" if r[k] == r[k] else "" for k in ("conformance", "completeness", "plausibility")),
+        )
+    out.print(table)
+    rules = Table(title="Worst rules / 问题最多的规则")
+    for col in ("rule", "kind", "failed", "checked", "rate", "status", "description"):
+        rules.add_column(col)
+    for r in report.worst_rules.head(top).to_dict("records"):
+        rules.add_row(
+            r["rule_id"],
+            r["kind"],
+            f"{r['failed']:,}",
+            f"{r['checked']:,}",
+            f"{r['rate']:.3%}",
+            r["status"],
+            f"{r['zh']} / {r['en']}",
+        )
+    out.print(rules)
+    write_html(report, html_file)
+    out.print(f"HTML report written to [bold]{html_file}[/]")

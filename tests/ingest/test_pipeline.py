@@ -237,3 +237,28 @@ def test_dicom_vcf_and_real_fhir_sources_load_without_identities(shared: Path, t
     names = " ".join(str(v) for v in eng.frame("SELECT * FROM imaging_study").to_numpy().ravel())
     assert "王" not in names and "Wang" not in names and "CompressedSamples" not in names
     eng.close()
+
+
+def test_quality_report_per_hospital_rule_and_load(engine: DuckDBEngine, tmp_path: Path):
+    from provista.quality.report import quality_report, write_html
+
+    report = quality_report(engine)
+    dq = engine.frame("SELECT * FROM dq_result")
+    one = report.by_hospital.iloc[0]
+    rows = dq[(dq["hospital_id"] == one["hospital_id"]) & (dq["kind"] == "plausibility")]
+    if len(rows):  # the worst hospital's plausibility rate, by hand
+        expected = 1 - rows["failed"].sum() / rows["checked"].sum()
+        assert one["plausibility"] == pytest.approx(expected) or pd.isna(one["plausibility"])
+    worst = report.worst_rules.iloc[0]
+    assert worst["rate"] == pytest.approx(
+        dq[dq["rule_id"] == worst["rule_id"]]["failed"].sum()
+        / dq[dq["rule_id"] == worst["rule_id"]]["checked"].sum()
+    )
+    assert set(report.worst_rules["status"]) <= {"pass", "fail"}
+    assert report.trend["checks"].sum() == dq["checked"].sum()
+    page = tmp_path / "q.html"
+    write_html(report, page)
+    text = page.read_text(encoding="utf-8")
+    assert "数据质量报告" in text and "http" not in text.replace(
+        "http-equiv", ""
+    )  # nothing loads from outside

@@ -66,10 +66,8 @@ def discover(sources: Path) -> list[Path]:
     )
 
 
-def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> pd.Series:
-    """Exact-duplicate key of each record: the record as sent (FHIR: without its resource id)."""
-    if not fhir:
-        return raw
+def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> list[bytes]:
+    """Exact-duplicate key of each record: a digest of the record as sent (FHIR: without its resource id)."""
 
     def strip_id(text: str) -> str:
         try:
@@ -79,7 +77,8 @@ def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> pd.Series:
         resource.pop("id", None)
         return json.dumps(resource, sort_keys=True, ensure_ascii=False)
 
-    return raw.map(strip_id)
+    texts = raw.map(strip_id) if fhir else raw
+    return [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
 
 
 class Buffer:
@@ -122,6 +121,7 @@ class Loader:
         self.ctx = Context({c.code for c in province.counties}, dict(province.outdated_codes))
         self.disease = {d.name_zh: d for d in DISEASES}
         self.buffer = Buffer(engine)
+        self.seen: dict[tuple[str, str], dict[bytes, str]] = {}  # record fingerprints per source and table
         self.raw_quarantine: list[pd.DataFrame] = []  # verbatim records, kept out of the warehouse
         self.loaded_hashes = set(engine.frame("SELECT sha256 FROM ingest_log")["sha256"])
         self.next_load_id = int(engine.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM ingest_log"))
@@ -148,7 +148,6 @@ class Loader:
             return
         fmt, encoding, batches = self._batches(path, source)
         counts = Counter[str]()
-        seen: dict[str, str] = {}
         dq: Counter[tuple[str, str]] = Counter()
         checked: Counter[str] = Counter()
         tables = set()
@@ -160,9 +159,12 @@ class Loader:
             tables.add(table)
             counts["rows_in"] += len(batch)
             batch = batch.reset_index(drop=True)
+            # A source's records are compared across its files too: Bundles split a re-send over files.
+            seen = self.seen.setdefault((hospital_id or source, table), {})
             prints = _fingerprint(table, batch["raw"], fmt == "fhir")
-            first_of = [seen.setdefault(fp, ref) for fp, ref in zip(prints, batch["record_ref"], strict=True)]
-            duplicate = pd.Series([f != r for f, r in zip(first_of, batch["record_ref"], strict=True)])
+            here = [f"{source}#{ref}" for ref in batch["record_ref"]]
+            first_of = [seen.setdefault(fp, at) for fp, at in zip(prints, here, strict=True)]
+            duplicate = pd.Series([f != h for f, h in zip(first_of, here, strict=True)])
             if duplicate.any():
                 self.buffer.append(
                     "merged",

@@ -37,17 +37,22 @@ class Cleaned:
     repaired: Counter[str] = field(default_factory=Counter)  # what -> values normalised
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """Numbers from text; full-width digits (１２３) are read too, at the cost of a second pass."""
+    out = pd.to_numeric(values.where(values != ""), errors="coerce")
+    retry = out.isna() & (values != "")
+    if retry.any():
+        out[retry] = pd.to_numeric(values[retry].map(to_halfwidth), errors="coerce")
+    return out
+
+
 def parse(table: str, text: pd.DataFrame, ctx: Context) -> Parsed:
     spec = TABLES[table]
     for col in spec.required:
         if col not in text:
             text[col] = ""
     times = {c: parse_datetimes(text[c].where(text[c] != "")) for c in spec.datetimes if c in text}
-    numbers = {
-        c: pd.to_numeric(text[c].map(to_halfwidth).where(text[c] != ""), errors="coerce")
-        for c in spec.numbers
-        if c in text
-    }
+    numbers = {c: _numbers(text[c]) for c in spec.numbers if c in text}
     return Parsed(table, spec, text, times, numbers, ctx)
 
 
