@@ -1,0 +1,89 @@
+"""Benchmark `provista build` next to the floor: DuckDB reading the same CSV files into Parquet.
+
+    python bench/bench_build.py [--scale small] [--sources DIR]
+
+Generates the province if ``--sources`` is not given (seed 1), then measures in the same run:
+- the floor: DuckDB ``COPY (SELECT * FROM read_csv(file)) TO parquet`` over every CSV source file;
+- the build: ``provista build`` of all sources (CSV, Excel, FHIR) into a new warehouse.
+Prints rows per second, the ratio to the floor and peak memory, and writes bench/results/build-<scale>.json.
+Not a test: nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+from bench_synth import PeakSampler
+from provista.ingest.pipeline import build, discover
+from provista.synth.generator import SynthOptions, synthesize
+
+
+def floor(sources: Path, work: Path) -> tuple[float, int]:
+    """Seconds and rows for DuckDB to turn every CSV source into Parquet (GBK files via their UTF-8 text)."""
+    con = duckdb.connect()
+    files = [p for p in discover(sources) if p.suffix == ".csv"]
+    rows = 0
+    start = time.perf_counter()
+    for k, path in enumerate(files):
+        raw = path.read_bytes()
+        try:
+            raw.decode("utf-8")
+            src = path
+        except (
+            UnicodeDecodeError
+        ):  # DuckDB reads UTF-8 only: re-encode GBK exports first (counted in the floor)
+            src = work / f"{k}.csv"
+            src.write_bytes(raw.decode("gb18030").encode("utf-8"))
+        out = work / f"{k}.parquet"
+        con.execute(
+            f"COPY (SELECT * FROM read_csv('{src}', all_varchar=true, null_padding=true, "
+            f"ignore_errors=true)) TO '{out}' (FORMAT PARQUET)"
+        )
+        rows += con.execute(f"SELECT count(*) FROM '{out}'").fetchall()[0][0]
+    return time.perf_counter() - start, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="small")
+    parser.add_argument("--sources", type=Path)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="provista-bench-build-"))
+    sources = args.sources or work / "sources"
+    if args.sources is None:
+        synthesize(SynthOptions(out=sources, scale=args.scale, seed=1))
+    floor_seconds, floor_rows = floor(sources, work)
+    sampler = PeakSampler()
+    sampler.start()
+    start = time.perf_counter()
+    summary = build(sources, work / "warehouse.duckdb", bytes(32))
+    seconds = time.perf_counter() - start
+    sampler.running = False
+    result = {
+        "scale": args.scale,
+        "records_in": summary.rows_in,
+        "build_seconds": round(seconds, 1),
+        "build_records_per_second": round(summary.rows_in / seconds),
+        "floor_csv_rows": floor_rows,
+        "floor_seconds": round(floor_seconds, 1),
+        "floor_rows_per_second": round(floor_rows / floor_seconds),
+        "build_over_floor": round((seconds / summary.rows_in) / (floor_seconds / floor_rows), 1),
+        "peak_rss_all_processes_mib": round(sampler.peak),
+    }
+    for key, value in result.items():
+        print(f"{key:>28}: {value:,}" if isinstance(value, int | float) else f"{key:>28}: {value}")
+    results = Path(__file__).parent / "results"
+    results.mkdir(exist_ok=True)
+    (results / f"build-{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
