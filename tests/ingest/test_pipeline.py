@@ -262,3 +262,34 @@ def test_quality_report_per_hospital_rule_and_load(engine: DuckDBEngine, tmp_pat
     assert "数据质量报告" in text and "http" not in text.replace(
         "http-equiv", ""
     )  # nothing loads from outside
+
+
+def test_marts_agree_with_hand_computation(engine: DuckDBEngine):
+    census = engine.frame("SELECT * FROM bed_census")
+    row = engine.frame(
+        "SELECT * FROM mart_bed_occupancy_monthly ORDER BY occupied_bed_days DESC LIMIT 1"
+    ).iloc[0]
+    month = census[
+        (census["hospital_id"] == row["hospital_id"])
+        & (census["department"] == row["department"])
+        & (pd.to_datetime(census["date"]).dt.to_period("M") == pd.Timestamp(row["month"]).to_period("M"))
+    ]
+    assert row["occupied_bed_days"] == month["occupied_beds"].sum()
+    assert row["occupancy_rate"] == pytest.approx(month["occupied_beds"].sum() / month["open_beds"].sum())
+    enc = engine.frame(
+        "SELECT * FROM encounter WHERE type = 'inpatient' AND discharge_ts IS NOT NULL "
+        "AND admit_ts IS NOT NULL"
+    )
+    enc["month"] = enc["discharge_ts"].dt.to_period("M")
+    enc["bed_days"] = (enc["discharge_ts"].dt.normalize() - enc["admit_ts"].dt.normalize()).dt.days
+    mart = engine.frame("SELECT * FROM mart_discharges_monthly")
+    for r in mart.head(20).to_dict("records"):
+        same = enc[
+            (enc["hospital_id"] == r["hospital_id"])
+            & (enc["month"] == pd.Timestamp(r["month"]).to_period("M"))
+        ]
+        assert r["discharges"] == len(same)
+        assert r["average_length_of_stay"] == pytest.approx(same["bed_days"].mean())
+        assert r["deaths"] == (same["outcome"] == "died").sum()
+    weekly = engine.scalar("SELECT sum(cases) FROM mart_cases_weekly")
+    assert weekly == engine.scalar("SELECT count(*) FROM case_report WHERE onset_date IS NOT NULL")

@@ -61,6 +61,12 @@ class DuckDBEngine:
         finally:
             self.con.unregister("_batch")
 
+    def ibis(self) -> Any:
+        """An Ibis backend on this connection, for the warehouse's portable expressions."""
+        import ibis
+
+        return ibis.duckdb.from_connection(self.con)
+
     def tables(self) -> list[str]:
         sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
         return [r[0] for r in self.con.execute(sql).fetchall()]

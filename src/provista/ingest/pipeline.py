@@ -30,6 +30,7 @@ from provista.quality.clean import clean
 from provista.quality.rules import load_rules
 from provista.synth.diseases import CLASS_EN, DISEASES
 from provista.synth.province import Province, load_province
+from provista.warehouse.marts import build_marts
 from provista.warehouse.schema import TARGET, columns, create_all
 
 SOURCE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".json", ".ndjson", ".dcm", ".vcf", ".gz"}
@@ -401,7 +402,7 @@ def _load_registry(engine: DuckDBEngine, sources: Path, province: Province) -> N
 
 
 def _finalise(engine: DuckDBEngine) -> None:
-    """Derived tables: one row per linked person, and each encounter's person."""
+    """Derived tables: one row per linked person, each encounter's person, and the marts."""
     engine.execute(
         "CREATE OR REPLACE TABLE person AS SELECT person_key, any_value(sex) AS sex, "
         "any_value(birth_year_month) AS birth_year_month, any_value(county_code) AS county_code "
@@ -411,6 +412,7 @@ def _finalise(engine: DuckDBEngine) -> None:
         "UPDATE encounter SET person_key = p.person_key FROM patient_record p "
         "WHERE encounter.hospital_id = p.hospital_id AND encounter.patient_key = p.patient_key"
     )
+    build_marts(engine)
 
 
 def _load_all(loader: Loader, files: list[Path], summary: LoadSummary, report: Progress) -> None:
