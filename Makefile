@@ -29,7 +29,7 @@ check: setup
 
 bench: setup
 	$(BIN)/python bench/bench_synth.py --scale medium
-	cd bench && ../$(BIN)/python bench_build.py --scale small
+	$(BIN)/python bench/bench_build.py --scale small
 
 lock: setup
 	( echo "# Exact versions of every Python package (direct and transitive), used as pip constraints by the Makefile."; \
