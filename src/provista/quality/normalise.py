@@ -65,6 +65,7 @@ def normalise_icd10(value: str) -> Icd10 | None:
 # --- Resident ID numbers (GB 11643) ---------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 18)  # checked by a rule, then normalised: the second call is free
 def normalise_id_number(value: str) -> tuple[str | None, bool]:
     """An ID number → (valid 18-character number or None, whether it was converted from 15 digits).
 

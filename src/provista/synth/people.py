@@ -18,6 +18,7 @@ EPOCH = np.datetime64("1970-01-01", "D")
 # GB 11643 (ISO 7064 MOD 11-2) weights and check characters.
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 ID_CHECK = "10X98765432"
+_WEIGHTS = tuple(ID_WEIGHTS.tolist())
 
 _SURNAMES = [s for s, _ in catalogue.SURNAMES]
 _SURNAME_P = np.array([p for _, p in catalogue.SURNAMES]) / sum(p for _, p in catalogue.SURNAMES)
@@ -26,7 +27,7 @@ _GIVEN = (catalogue.GIVEN_MALE, catalogue.GIVEN_FEMALE)
 
 def id_check_char(first17: str) -> str:
     """The MOD 11-2 check character of the first 17 digits of a resident ID number."""
-    total = sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS.tolist(), strict=True))
+    total = sum(map(int.__mul__, map(int, first17), _WEIGHTS))
     return ID_CHECK[total % 11]
 
 
