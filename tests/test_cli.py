@@ -35,3 +35,32 @@ def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.startswith("provista ")
+
+
+def test_demo_generates_builds_scores_and_then_reuses(tmp_path: Path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROVISTA_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
+    first = subprocess.run(
+        [sys.executable, "-m", "provista", "demo", "--scale", "tiny"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "Cleaning scored against truth/errors.csv" in first.stdout
+    assert "clean records quarantined: 0" in first.stdout
+    assert (tmp_path / "data/secrets/pseudonym.key").exists()
+    assert (tmp_path / "data/warehouse/provista.duckdb").exists()
+    again = subprocess.run(
+        [sys.executable, "-m", "provista", "demo", "--scale", "tiny"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "already generated" in again.stdout and "already built" in again.stdout

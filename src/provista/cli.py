@@ -152,7 +152,9 @@ def synth(
 @app.command()
 def demo(
     scale: Annotated[str | None, typer.Option(help="Scale of the demo province (default: small).")] = None,
-    regenerate: Annotated[bool, typer.Option(help="Generate the province again even if it exists.")] = False,
+    regenerate: Annotated[
+        bool, typer.Option(help="Generate the province and build the warehouse again.")
+    ] = False,
 ) -> None:
     """Generate the default province (if not there yet), run the pipeline that exists, and report."""
     from provista.synth.generator import SynthOptions, synthesize
@@ -185,11 +187,16 @@ def demo(
     _summary(manifest, sources)
     from provista.ingest.pipeline import build as run_build
 
-    with user_errors(), stage_progress() as report:
-        out.print(f"Building the warehouse [bold]{settings.warehouse_path}[/] from the province's files ...")
-        summary = run_build(sources, settings.warehouse_path, _key(create=True), progress=report)
-    _load_summary(summary, f"Warehouse {settings.warehouse_path}")
-    _score_table(sources, settings.warehouse_path)
+    target = settings.warehouse_path
+    fresh = target.exists() and target.stat().st_mtime > manifest_path.stat().st_mtime
+    if fresh and not regenerate:
+        out.print(f"Using the warehouse already built in [bold]{target}[/] (--regenerate to rebuild it).")
+    else:
+        with user_errors(), stage_progress() as report:
+            out.print(f"Building the warehouse [bold]{target}[/] from the province's files ...")
+            summary = run_build(sources, target, _key(create=True), progress=report)
+        _load_summary(summary, f"Warehouse {target}")
+    _score_table(sources, target)
     out.print(
         "\nNext: the web dashboard (`provista serve`) is being built; see the README, 'Where to go next'."
     )
