@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from provista import __version__
-from provista.errors import ConfigError, OutputExistsError
+from provista.errors import ConfigError
 from provista.synth import casereports, catalogue
 from provista.synth.activity import (
     WARM_UP_DAYS,
@@ -38,13 +37,19 @@ from provista.synth.activity import (
     schedule_operations,
     simulate_chunk,
 )
-from provista.synth.fhir import write_fhir
 from provista.synth.hospitals import LEVEL_EN, Hospital, allocate_demand, build_hospitals
 from provista.synth.inject import Context, inject
+from provista.synth.output import (
+    TRUTH_PARTS,
+    SourceWriter,
+    join_truth_parts,
+    prepare_output,
+    write_persons,
+    write_plain_csv,
+)
 from provista.synth.people import EPOCH, Persons, generate_persons
 from provista.synth.province import Province, load_province
-from provista.synth.vendors import KEYS, REPORTING_VENDOR, VENDOR_SPECS, Vendor, style
-from provista.synth.writers import write_csv, write_xlsx
+from provista.synth.vendors import REPORTING_VENDOR, VENDOR_SPECS, style
 
 CHUNKED_TABLES = ("patients", "encounters", "diagnoses", "labs", "prescriptions")
 HOSPITAL_TABLES = (
@@ -62,8 +67,6 @@ ENCOUNTER_END = "2026-01-01"  # exports end on 2025-12-31
 CASE_REPORT_START = "2021-01-01"
 # Relative visit rate by age band (0-4, 5-14, 15-44, 45-64, 65+): children and the old visit most.
 VISIT_RATE_BY_AGE = (2.2, 1.0, 0.7, 1.1, 1.9)
-MARKER = ".provista-synth"  # marks a folder as synth output, so that --force may replace it
-OUTPUT_PARTS = ("manifest.json", "registry", "hospitals", "cdc", "truth", MARKER)
 
 
 @dataclass(frozen=True)
@@ -130,24 +133,6 @@ def _days(text: str) -> int:
     return int((np.datetime64(text, "D") - EPOCH).astype(int))
 
 
-def prepare_output(out: Path, force: bool) -> None:
-    if out.exists() and any(out.iterdir()):
-        ours = (out / "manifest.json").exists() or (out / MARKER).exists()
-        if not ours or not force:
-            raise OutputExistsError(
-                f"{out} is not empty",
-                hint="choose an empty folder, or pass --force to replace an earlier `provista synth` output",
-            )
-        for part in OUTPUT_PARTS:
-            target = out / part
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("written by provista synth\n", encoding="utf-8")
-
-
 def visit_weights(persons: Persons, day: np.datetime64) -> np.ndarray:
     """Each resident's relative visit rate (by age), so that children and the old visit more often."""
     age = persons.age_on(day)
@@ -159,126 +144,6 @@ def visit_weights(persons: Persons, day: np.datetime64) -> np.ndarray:
 _STATE: dict[str, Any] = {}
 CHUNK_ENCOUNTERS = 100_000  # a hospital is generated in slices of about this many encounters
 CHUNK_CASES = 100_000  # case reports are rendered and written in slices of this many
-TRUTH_PARTS = "truth/.parts"
-
-
-def _encoding(vendor: Vendor, bom: bool) -> str:
-    if vendor.format.startswith("fhir"):
-        return "json"
-    if vendor.format == "xlsx":
-        return "xlsx"
-    return "gbk" if vendor.encoding == "gbk" else ("utf-8-sig" if bom else "utf-8")
-
-
-class SourceWriter:
-    """Writes one source's tables chunk by chunk and keeps what the truth and the manifest need.
-
-    CSV and NDJSON files grow by appending; Bundles continue their numbering; Excel workbooks are written
-    whole (hospitals that export Excel are generated in one chunk). Truth rows go to part files under
-    ``truth/.parts`` so that no process holds them all.
-    """
-
-    def __init__(self, root: Path, rel_dir: str, source_id: str, bom: bool) -> None:
-        self.root, self.rel_dir, self.source_id, self.bom = root, rel_dir, source_id, bom
-        self.rows: Counter[str] = Counter()  # rows written per file
-        self.bundles: Counter[str] = Counter()  # bundles written per table
-        self.entries: dict[str, dict[str, Any]] = {}  # manifest entry per file
-        self.errors = root / TRUTH_PARTS / f"{source_id}.errors.csv"
-        self.identities = root / TRUTH_PARTS / f"{source_id}.identities.csv"
-        self.errors.parent.mkdir(parents=True, exist_ok=True)
-        for part in (self.errors, self.identities):
-            part.write_bytes(b"")
-
-    def write(
-        self,
-        table: str,
-        frame: pd.DataFrame,
-        vendor: Vendor,
-        errors: pd.DataFrame,
-        subject_of: dict[str, str] | None = None,
-        file_stem: str | None = None,
-    ) -> None:
-        """Write ``frame`` (vendor-styled, errors injected) and record its truth rows."""
-        n = len(frame)
-        stem = file_stem or table
-        if vendor.format == "csv":
-            name = f"{self.rel_dir}/{stem}.csv"
-            write_csv(self.root / name, table, frame, vendor, bom=self.bom, append=self.rows[name] > 0)
-            parts = [(name, n)]
-            refs = (self.rows[name] + np.arange(1, n + 1)).astype(str).astype(object)
-        elif vendor.format == "xlsx":
-            parts = [
-                (f"{self.rel_dir}/{f}", rows)
-                for f, rows in write_xlsx(self.root / self.rel_dir, table, frame, vendor)
-            ]
-            refs = np.concatenate([np.arange(1, rows + 1) for _, rows in parts]).astype(str).astype(object)
-        else:
-            bundles = vendor.format == "fhir_bundle"
-            parts = [
-                (f"{self.rel_dir}/{f}", rows)
-                for f, rows in write_fhir(
-                    self.root / self.rel_dir,
-                    table,
-                    frame,
-                    self.source_id,
-                    subject_of or {},
-                    bundles,
-                    first_bundle=self.bundles[table] + 1,
-                    append=self.rows[f"{self.rel_dir}/{table}"] > 0,
-                )
-            ]
-            self.bundles[table] += len(parts) if bundles else 0
-            self.rows[f"{self.rel_dir}/{table}"] += n
-            ids = frame[KEYS[table]].astype(str)
-            if "_resource_id" in frame:
-                ids = frame["_resource_id"].where(frame["_resource_id"].notna(), ids).astype(str)
-            refs = ids.to_numpy(dtype=object)
-        files = (
-            np.concatenate([np.full(rows, f, dtype=object) for f, rows in parts])
-            if parts
-            else np.zeros(0, dtype=object)
-        )
-        for f, rows in parts:
-            self.rows[f] += rows
-            entry = self.entries.setdefault(
-                f,
-                {
-                    "path": f,
-                    "hospital_id": self.source_id if self.rel_dir.startswith("hospitals") else "",
-                    "table": table,
-                    "vendor": vendor.key,
-                    "format": vendor.format,
-                    "encoding": _encoding(vendor, self.bom),
-                    "rows": 0,
-                },
-            )
-            entry["rows"] += rows
-        at = errors["row"].to_numpy()
-        _append_csv(
-            self.errors,
-            pd.DataFrame(
-                {
-                    "source_file": files[at],
-                    "record_ref": refs[at],
-                    "field": errors["field"].to_numpy(),
-                    "error_kind": errors["error_kind"].to_numpy(),
-                    "expected_action": errors["expected_action"].to_numpy(),
-                }
-            ),
-        )
-        if "_person" in frame:
-            people = frame["_person"].tolist()
-            ids = people if table == "case_reports" else [f"P{p:09d}" for p in people]
-            _append_csv(
-                self.identities,
-                pd.DataFrame({"source_file": files, "record_ref": refs, "true_person_id": ids}),
-            )
-
-
-def _append_csv(path: Path, frame: pd.DataFrame) -> None:
-    if len(frame):
-        with open(path, "a", encoding="utf-8", newline="") as f:
-            frame.to_csv(f, index=False, header=False, lineterminator="\n")
 
 
 def _chunks_for(h: Hospital, window_days: int) -> int:
@@ -476,49 +341,6 @@ def synthesize(options: SynthOptions, progress: Progress | None = None) -> dict[
     return manifest
 
 
-def _csv(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
-
-
-def _join_parts(
-    out: Path, sources: list[str], kind: str, header: str, count_column: int | None = None
-) -> Counter[str]:
-    """Concatenate the sources' truth part files in source order; count rows (by one column's value)."""
-    counts: Counter[str] = Counter()
-    parts = out / TRUTH_PARTS
-    with open(out / f"truth/{kind}.csv", "w", encoding="utf-8", newline="") as target:
-        target.write(header + "\n")
-        for source in sources:
-            part = parts / f"{source}.{kind}.csv"
-            with open(part, encoding="utf-8") as f:
-                for block in iter(lambda: f.read(1 << 20), ""):
-                    target.write(block)
-            with open(part, encoding="utf-8") as f:
-                for line in f:
-                    counts[
-                        line.rstrip("\n").split(",")[count_column] if count_column is not None else kind
-                    ] += 1
-            part.unlink()
-    return counts
-
-
-def _write_persons(path: Path, persons: Persons, province: Province, chunk: int = 1_000_000) -> None:
-    codes = np.array([c.code for c in province.counties])
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write("true_person_id,county_code,sex,birth_date\n")
-        for lo in range(0, len(persons), chunk):
-            rows = np.arange(lo, min(lo + chunk, len(persons)))
-            pd.DataFrame(
-                {
-                    "true_person_id": [f"P{i:09d}" for i in rows],
-                    "county_code": codes[persons.county[rows]],
-                    "sex": np.where(persons.sex[rows] == 0, "M", "F"),
-                    "birth_date": (EPOCH + persons.birth[rows].astype("timedelta64[D]")).astype(str),
-                }
-            ).to_csv(f, index=False, header=False, lineterminator="\n")
-
-
 def _write_registry_truth_manifest(
     out: Path,
     options: SynthOptions,
@@ -529,8 +351,10 @@ def _write_registry_truth_manifest(
     results: list[HospitalResult],
     cases: dict[str, Any],
 ) -> dict[str, Any]:
-    _csv(pd.DataFrame([r.registry for r in results]), out / "registry/hospitals.csv")
-    _csv(pd.DataFrame([d for r in results for d in r.departments]), out / "registry/departments.csv")
+    write_plain_csv(pd.DataFrame([r.registry for r in results]), out / "registry/hospitals.csv")
+    write_plain_csv(
+        pd.DataFrame([d for r in results for d in r.departments]), out / "registry/departments.csv"
+    )
     devices = [
         {
             "device_id": f"{r.registry['hospital_id']}-{t}{k + 1:02d}",
@@ -541,7 +365,7 @@ def _write_registry_truth_manifest(
         for t in ("CT", "DR", "MRI", "US")
         for k in range(r.registry[t.lower()])
     ]
-    _csv(
+    write_plain_csv(
         pd.DataFrame(devices, columns=["device_id", "hospital_id", "device_type"]),
         out / "registry/equipment.csv",
     )
@@ -580,16 +404,16 @@ def _write_registry_truth_manifest(
                 "population": int(p),
             }
         )
-    _csv(pd.DataFrame(regions), out / "registry/regions.csv")
+    write_plain_csv(pd.DataFrame(regions), out / "registry/regions.csv")
 
     sources = [r.registry["hospital_id"] for r in results] + ["cdc"]
-    error_kinds = _join_parts(
+    error_kinds = join_truth_parts(
         out, sources, "errors", "source_file,record_ref,field,error_kind,expected_action", count_column=3
     )
-    identities = _join_parts(out, sources, "identities", "source_file,record_ref,true_person_id")
+    identities = join_truth_parts(out, sources, "identities", "source_file,record_ref,true_person_id")
     (out / TRUTH_PARTS).rmdir()
-    _csv(cases["outbreaks"], out / "truth/outbreaks.csv")
-    _write_persons(out / "truth/persons.csv", persons, province)
+    write_plain_csv(cases["outbreaks"], out / "truth/outbreaks.csv")
+    write_persons(out / "truth/persons.csv", persons, province)
 
     counts: Counter[str] = Counter()
     for r in results:
