@@ -401,8 +401,9 @@ def _load_registry(engine: DuckDBEngine, sources: Path, province: Province) -> N
         engine.append("hospital", pd.read_csv(hospitals, dtype={"county_code": str, "city_code": str}))
 
 
-def _finalise(engine: DuckDBEngine) -> None:
+def _finalise(engine: DuckDBEngine, report: Progress) -> None:
     """Derived tables: one row per linked person, each encounter's person, and the marts."""
+    report("persons", 0, 1)
     engine.execute(
         "CREATE OR REPLACE TABLE person AS SELECT person_key, any_value(sex) AS sex, "
         "any_value(birth_year_month) AS birth_year_month, any_value(county_code) AS county_code "
@@ -412,7 +413,9 @@ def _finalise(engine: DuckDBEngine) -> None:
         "UPDATE encounter SET person_key = p.person_key FROM patient_record p "
         "WHERE encounter.hospital_id = p.hospital_id AND encounter.patient_key = p.patient_key"
     )
-    build_marts(engine)
+    report("persons", 1, 1)
+    marts = build_marts(engine)
+    report("marts", len(marts), len(marts))
 
 
 def _load_all(loader: Loader, files: list[Path], summary: LoadSummary, report: Progress) -> None:
@@ -448,9 +451,7 @@ def build(
         _load_registry(engine, sources, prov)
         loader = Loader(engine, sources, key, prov, mappings_dir)
         _load_all(loader, files, summary, report)
-        report("finalise", 0, 1)
-        _finalise(engine)
-        report("finalise", 1, 1)
+        _finalise(engine, report)
     _save_quarantine_store(warehouse, loader.raw_quarantine, append=False)
     return summary
 
@@ -476,7 +477,7 @@ def ingest(
         create_all(engine)
         loader = Loader(engine, (root or Path(".")).resolve(), key, load_province(province), mappings_dir)
         _load_all(loader, [f.resolve() for f in files], summary, report)
-        _finalise(engine)
+        _finalise(engine, report)
     _save_quarantine_store(warehouse, loader.raw_quarantine, append=True)
     return summary
 
