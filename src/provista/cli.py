@@ -194,7 +194,7 @@ def demo(
     else:
         with user_errors(), stage_progress() as report:
             out.print(f"Building the warehouse [bold]{target}[/] from the province's files ...")
-            summary = run_build(sources, target, _key(create=True), progress=report)
+            summary = run_build(sources, target, _key(create=True), progress=report, jobs=settings.jobs)
         _load_summary(summary, f"Warehouse {target}")
     _score_table(sources, target)
     out.print(
@@ -279,6 +279,7 @@ def build(
     warehouse: Annotated[
         Path | None, typer.Option(help="Warehouse file (default: data/warehouse/provista.duckdb).")
     ] = None,
+    jobs: Annotated[int | None, typer.Option(help="Worker processes (default: PROVISTA_JOBS or 2).")] = None,
 ) -> None:
     """Ingest → normalise → validate → quarantine → de-duplicate → pseudonymise → load, as a new warehouse."""
     from provista.ingest.pipeline import build as run_build
@@ -292,6 +293,7 @@ def build(
             _key(create=False),
             mappings_dir=str(settings.mappings_dir) if settings.mappings_dir else None,
             progress=report,
+            jobs=jobs or settings.jobs,
         )
     _load_summary(summary, f"Warehouse {target}")
     if (sources / "truth/errors.csv").exists():

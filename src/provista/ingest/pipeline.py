@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -53,6 +56,14 @@ class LoadSummary:
     reasons: Counter[str] = field(default_factory=Counter)
     tables: Counter[str] = field(default_factory=Counter)
     failed: list[str] = field(default_factory=list)  # files refused whole, with the reason
+
+    def merge(self, other: LoadSummary) -> None:
+        for name in ("files", "rows_in", "loaded", "duplicates", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.reasons.update(other.reasons)
+        self.tables.update(other.tables)
 
 
 def discover(sources: Path) -> list[Path]:
@@ -106,26 +117,39 @@ class Buffer:
             self.count[name] = 0
 
 
+class Collector:
+    """Rows gathered by a worker process, handed to the main process's Buffer."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[pd.DataFrame]] = {}
+
+    def append(self, table: str, frame: pd.DataFrame) -> None:
+        if not frame.empty:
+            self.frames.setdefault(table, []).append(frame)
+
+
 class Loader:
-    """Loads source files into one warehouse version."""
+    """Loads source files into one warehouse version (or, in a worker, into a Collector)."""
 
     def __init__(
         self,
-        engine: DuckDBEngine,
+        sink: Buffer | Collector,
         root: Path,
         key: bytes,
         province: Province,
         mappings_dir: str | None = None,
+        loaded_hashes: set[str] | None = None,
+        next_load_id: int = 1,
     ) -> None:
-        self.engine, self.root, self.mappings_dir = engine, root, mappings_dir
+        self.root, self.mappings_dir = root, mappings_dir
         self.pseudo = Pseudonymiser(key)
         self.ctx = Context({c.code for c in province.counties}, dict(province.outdated_codes))
         self.disease = {d.name_zh: d for d in DISEASES}
-        self.buffer = Buffer(engine)
+        self.buffer = sink
         self.seen: dict[tuple[str, str], dict[bytes, str]] = {}  # record fingerprints per source and table
         self.raw_quarantine: list[pd.DataFrame] = []  # verbatim records, kept out of the warehouse
-        self.loaded_hashes = set(engine.frame("SELECT sha256 FROM ingest_log")["sha256"])
-        self.next_load_id = int(engine.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM ingest_log"))
+        self.loaded_hashes = loaded_hashes if loaded_hashes is not None else set()
+        self.next_load_id = next_load_id
 
     def _batches(self, path: Path, source: str) -> tuple[str, str, Iterator[tuple[str, pd.DataFrame]]]:
         if path.suffix.lower() in (".json", ".ndjson"):
@@ -418,14 +442,94 @@ def _finalise(engine: DuckDBEngine, report: Progress) -> None:
     report("marts", len(marts), len(marts))
 
 
-def _load_all(loader: Loader, files: list[Path], summary: LoadSummary, report: Progress) -> None:
-    for k, path in enumerate(files, start=1):
+# What worker processes need, inherited by fork (never pickled).
+_TASK: dict[str, Any] = {}
+
+
+def _tasks(root: Path, files: list[Path]) -> list[list[Path]]:
+    """A hospital's files go to one worker (duplicates are found across them); other files one by one."""
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        parts = path.relative_to(root).parts if path.is_relative_to(root) else (path.name,)
+        key = "/".join(parts[:2]) if len(parts) > 2 and parts[0] == "hospitals" else "/".join(parts)
+        groups.setdefault(key, []).append(path)
+    return list(groups.values())
+
+
+def _run_task(
+    task: tuple[int, list[Path]],
+) -> tuple[dict[str, list[pd.DataFrame]], LoadSummary, list[pd.DataFrame]]:
+    first_load_id, paths = task
+    sink = Collector()
+    loader = Loader(
+        sink,
+        _TASK["root"],
+        _TASK["key"],
+        _TASK["province"],
+        _TASK["mappings_dir"],
+        loaded_hashes=set(_TASK["loaded_hashes"]),
+        next_load_id=first_load_id,
+    )
+    summary = LoadSummary()
+    for path in paths:
         try:
             loader.load_file(path, summary)
         except SourceFormatError as exc:
             summary.failed.append(str(exc))
-        report("load", k, len(files))
-    loader.buffer.flush()
+    return sink.frames, summary, loader.raw_quarantine
+
+
+def _load_all(
+    engine: DuckDBEngine,
+    root: Path,
+    key: bytes,
+    province: Province,
+    mappings_dir: str | None,
+    files: list[Path],
+    summary: LoadSummary,
+    report: Progress,
+    jobs: int,
+) -> list[pd.DataFrame]:
+    """Load ``files`` with ``jobs`` worker processes; return the quarantined records, verbatim.
+
+    Files whose content was loaded before, or that repeat another file of this load, are skipped.
+    """
+    loaded = set(engine.frame("SELECT sha256 FROM ingest_log")["sha256"])
+    unique = []
+    for path in files:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in loaded:
+            summary.skipped.append(
+                path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+            )
+        else:
+            loaded.add(digest)
+            unique.append(path)
+    groups = _tasks(root, unique)
+    first = int(engine.scalar("SELECT coalesce(max(load_id), 0) + 1 FROM ingest_log"))
+    tasks = []
+    for group in groups:
+        tasks.append((first, group))
+        first += len(group)
+    _TASK.update(root=root, key=key, province=province, mappings_dir=mappings_dir, loaded_hashes=frozenset())
+    buffer = Buffer(engine)
+    raw: list[pd.DataFrame] = []
+    done = 0
+    try:
+        with mp.get_context("fork").Pool(jobs) if jobs > 1 else nullcontext() as pool:
+            results = pool.imap(_run_task, tasks) if pool else map(_run_task, tasks)
+            for (frames, part, quarantined), (_, group) in zip(results, tasks, strict=True):
+                for table, chunk in frames.items():
+                    for frame in chunk:
+                        buffer.append(table, frame)
+                summary.merge(part)
+                raw += quarantined
+                done += len(group)
+                report("load", done, len(unique))
+    finally:
+        _TASK.clear()
+    buffer.flush()
+    return raw
 
 
 def build(
@@ -435,6 +539,7 @@ def build(
     province: str | Path = "zhejiang",
     mappings_dir: str | None = None,
     progress: Progress | None = None,
+    jobs: int = 2,
 ) -> LoadSummary:
     """Build a new warehouse from every file under ``sources``; swap it in when done."""
     report = progress or (lambda stage, done, total: None)
@@ -449,10 +554,9 @@ def build(
     with atomic_build(warehouse) as engine:
         create_all(engine)
         _load_registry(engine, sources, prov)
-        loader = Loader(engine, sources, key, prov, mappings_dir)
-        _load_all(loader, files, summary, report)
+        raw = _load_all(engine, sources, key, prov, mappings_dir, files, summary, report, jobs)
         _finalise(engine, report)
-    _save_quarantine_store(warehouse, loader.raw_quarantine, append=False)
+    _save_quarantine_store(warehouse, raw, append=False)
     return summary
 
 
@@ -464,6 +568,7 @@ def ingest(
     province: str | Path = "zhejiang",
     mappings_dir: str | None = None,
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> LoadSummary:
     """Add files to an existing warehouse (a new version, swapped in); files already loaded change nothing."""
     report = progress or (lambda stage, done, total: None)
@@ -475,10 +580,19 @@ def ingest(
     summary = LoadSummary()
     with atomic_build(warehouse, start_from_current=True) as engine:
         create_all(engine)
-        loader = Loader(engine, (root or Path(".")).resolve(), key, load_province(province), mappings_dir)
-        _load_all(loader, [f.resolve() for f in files], summary, report)
+        raw = _load_all(
+            engine,
+            (root or Path(".")).resolve(),
+            key,
+            load_province(province),
+            mappings_dir,
+            [f.resolve() for f in files],
+            summary,
+            report,
+            jobs,
+        )
         _finalise(engine, report)
-    _save_quarantine_store(warehouse, loader.raw_quarantine, append=True)
+    _save_quarantine_store(warehouse, raw, append=True)
     return summary
 
 
