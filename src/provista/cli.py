@@ -298,6 +298,9 @@ def build(
     _load_summary(summary, f"Warehouse {target}")
     if (sources / "truth/errors.csv").exists():
         _score_table(sources, target)
+    if summary.failed:
+        console.print(f"{len(summary.failed)} file(s) refused; the rest is in the warehouse.")
+        raise typer.Exit(1)
 
 
 @app.command()

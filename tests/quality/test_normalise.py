@@ -89,11 +89,14 @@ def test_dates_in_every_source_format():
                 "2024年3月5日 08:30",
                 "2025-01-03T08:30:00+08:00",
                 "2025-01-03T00:30:00Z",
-                "45000",
+                "45000.5",
                 "2025-01-03",
                 None,
                 "garbage",
                 "2025-02-30",
+                "45000",
+                "2024-03",
+                "2024-03-05 08:30:00.000",
             ]
         )
     )
@@ -105,11 +108,14 @@ def test_dates_in_every_source_format():
         "2024-03-05 08:30",
         "2025-01-03 08:30",
         "2025-01-03 08:30",
-        "2023-03-15",
+        "2023-03-15 12:00",
         "2025-01-03",
         None,
         None,
         None,
+        None,
+        "2024-03-01",
+        "2024-03-05 08:30",
     ]
     assert [None if pd.isna(v) else v for v in parsed] == [
         None if e is None else pd.Timestamp(e) for e in expected
@@ -123,6 +129,7 @@ def test_units_convert_to_the_canonical_unit():
     assert fever is not None and fever[0] == pytest.approx(38.0) and fever[1] == "Cel"
     assert normalise_unit("718-7", 13.2, "g/dL") == pytest.approx((132.0, "g/L"))
     assert normalise_unit("2345-7", 6.0, "furlongs") is None
+    assert normalise_unit("2345-7", 6.0, "mmol/l") == (6.0, "mmol/L")
 
 
 def test_region_codes_across_vintages():
@@ -131,6 +138,9 @@ def test_region_codes_across_vintages():
     assert normalise_region("330102", current, outdated) == ("330102", False)
     assert normalise_region("330185", current, outdated) == ("330112", True)
     assert normalise_region("339999", current, outdated) == (None, False)
+    assert normalise_region("3301021", current, outdated) == (None, False)
+    assert normalise_region("330102abc", current, outdated) == (None, False)
+    assert normalise_region("330102001000", current, outdated) == ("330102", False)  # a town code
 
 
 def test_halfwidth():

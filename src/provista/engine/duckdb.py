@@ -83,9 +83,16 @@ def atomic_build(target: Path, start_from_current: bool = False) -> Iterator[Duc
     ``start_from_current`` the new version starts as a copy of the current one (incremental loads).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    building = target.with_name(target.name + ".building")
-    for leftover in (building, building.with_name(building.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+    lock = target.with_name(target.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        raise EngineError(
+            f"another build of {target} is running ({lock} exists)",
+            hint="wait for it, or remove the lock file if that build died",
+        ) from None
+    os.close(fd)
+    building = target.with_name(f"{target.name}.{os.getpid()}.building")
     if start_from_current and target.exists():
         shutil.copyfile(target, building)
     engine = DuckDBEngine(building)
@@ -98,3 +105,6 @@ def atomic_build(target: Path, start_from_current: bool = False) -> Iterator[Duc
         engine.close()
         building.unlink(missing_ok=True)
         raise
+    finally:
+        building.with_name(building.name + ".wal").unlink(missing_ok=True)
+        lock.unlink(missing_ok=True)

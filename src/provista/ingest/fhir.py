@@ -21,6 +21,7 @@ from provista.quality.tables import DEPARTMENT_BY_NAME
 ICD10_SYSTEMS = ("http://hl7.org/fhir/sid/icd-10", "http://hl7.org/fhir/sid/icd-10-cm")
 LOINC = "http://loinc.org"
 RESIDENT_ID_SYSTEMS = ("urn:provista:resident-id", "urn:oid:2.16.156.10011.1.5")
+DISPOSITION = {"exp": "died", "home": "other", "hosp": "other", "oth": "other", "aadvice": "other"}
 ENCOUNTER_CLASS = {
     "AMB": "outpatient",
     "EMER": "emergency",
@@ -121,7 +122,8 @@ def _encounter(r: Resource) -> dict[str, str]:
         or (("EME" if _text(klass.get("code")).upper() == "EMER" else "GEN") if r.get("type") else ""),
         "admit_ts": _datetime(period.get("start")),
         "discharge_ts": _datetime(period.get("end")),
-        "outcome": _text(disposition.get("text") or _coding(disposition).get("code")),
+        "outcome": _text(disposition.get("text"))
+        or DISPOSITION.get(_text(_coding(disposition).get("code")), _text(_coding(disposition).get("code"))),
         "cost": _text(cost.get("value")) if isinstance(cost, dict) else "",
     }
 

@@ -34,7 +34,7 @@ from provista.quality.rules import load_rules
 from provista.synth.diseases import CLASS_EN, DISEASES
 from provista.synth.province import Province, load_province
 from provista.warehouse.marts import build_marts
-from provista.warehouse.schema import TARGET, columns, create_all
+from provista.warehouse.schema import FACTS, TARGET, columns, create_all
 
 SOURCE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".json", ".ndjson", ".dcm", ".vcf", ".gz"}
 SKIP_FOLDERS = {"registry", "truth"}
@@ -159,17 +159,24 @@ class Loader:
         return mapping.mapping, encoding, ((mapping.table, b) for b in batches)
 
     def load_file(self, path: Path, summary: LoadSummary) -> None:
+        """Load one file; its rows reach the warehouse only if the whole file was read and adds up."""
+        staged = Collector()
+        self._load_file(path, summary, staged)
+        for table, frames in staged.frames.items():
+            for frame in frames:
+                self.buffer.append(table, frame)
+
+    def _load_file(self, path: Path, summary: LoadSummary, staged: Collector) -> None:
         source = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.name
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest in self.loaded_hashes:
             summary.skipped.append(source)
             return
         self.loaded_hashes.add(digest)
-        parts = path.relative_to(self.root).parts if path.is_relative_to(self.root) else ()
-        hospital_id = parts[1] if len(parts) > 2 and parts[0] == "hospitals" else None
+        hospital_id = hospital_of(path)
         load_id, self.next_load_id = self.next_load_id, self.next_load_id + 1
         if path.suffix.lower() == ".dcm" or path.name.lower().endswith((".vcf", ".vcf.gz")):
-            self._load_imaging_or_variants(path, source, hospital_id, load_id, digest, summary)
+            self._load_imaging_or_variants(path, source, hospital_id, load_id, digest, summary, staged)
             return
         fmt, encoding, batches = self._batches(path, source)
         counts = Counter[str]()
@@ -177,9 +184,27 @@ class Loader:
         checked: Counter[str] = Counter()
         tables = set()
         for table, batch in batches:
-            if table not in TARGET:
+            if table not in TARGET:  # lines of an NDJSON file that are not JSON at all
                 counts["rows_in"] += len(batch)
-                counts["loaded"] += len(batch)  # resource types kept aside (e.g. Organization) are not lost
+                counts["quarantined"] += len(batch)
+                unread = pd.DataFrame(
+                    {
+                        "record_ref": batch["record_ref"],
+                        "reason_code": "STRUCTURE",
+                        "detail": "not a JSON resource",
+                        "raw": batch["raw"],
+                    }
+                )
+                staged.append(
+                    "quarantine",
+                    unread.drop(columns=["raw"]).assign(
+                        load_id=load_id, source_file=source, source_table="unparsed"
+                    ),
+                )
+                self.raw_quarantine.append(
+                    unread[["record_ref", "reason_code", "raw"]].assign(load_id=load_id, source_file=source)
+                )
+                summary.reasons.update(unread["reason_code"])
                 continue
             tables.add(table)
             counts["rows_in"] += len(batch)
@@ -191,7 +216,7 @@ class Loader:
             first_of = [seen.setdefault(fp, at) for fp, at in zip(prints, here, strict=True)]
             duplicate = pd.Series([f != h for f, h in zip(first_of, here, strict=True)])
             if duplicate.any():
-                self.buffer.append(
+                staged.append(
                     "merged",
                     pd.DataFrame(
                         {
@@ -208,7 +233,7 @@ class Loader:
                 dq[(table, rule)] += n
             checked[table] += result.checked
             if len(result.quarantine):
-                self.buffer.append(
+                staged.append(
                     "quarantine",
                     result.quarantine.drop(columns=["raw"]).assign(
                         load_id=load_id, source_file=source, source_table=table
@@ -222,21 +247,21 @@ class Loader:
                 summary.reasons.update(result.quarantine["reason_code"])
             counts["quarantined"] += len(result.quarantine)
             rows = self._to_warehouse(table, result.records, hospital_id, source)
-            self.buffer.append(TARGET[table], rows)
+            staged.append(TARGET[table], rows)
             counts["loaded"] += len(rows)
             summary.tables[TARGET[table]] += len(rows)
             repaired = pd.DataFrame(
                 [(load_id, source, k, v) for k, v in result.repaired.items() if v],
                 columns=["load_id", "source_file", "what", "count"],
             )
-            self.buffer.append("repair_log", repaired)
+            staged.append("repair_log", repaired)
         if counts["rows_in"] != counts["loaded"] + counts["duplicates"] + counts["quarantined"]:
             raise LoadAccountingError(
                 f"{source}: {counts['rows_in']} records in, but {counts['loaded']} loaded + "
                 f"{counts['duplicates']} duplicates + {counts['quarantined']} quarantined"
             )
         rules = {r.id: r for r in load_rules()}
-        self.buffer.append(
+        staged.append(
             "dq_result",
             pd.DataFrame(
                 [
@@ -266,13 +291,16 @@ class Loader:
                 ],
             ),
         )
-        self._log(load_id, source, digest, hospital_id, ",".join(sorted(tables)), fmt, encoding, counts)
+        self._log(
+            staged, load_id, source, digest, hospital_id, ",".join(sorted(tables)), fmt, encoding, counts
+        )
         summary.files += 1
         for k in ("rows_in", "loaded", "duplicates", "quarantined"):
             setattr(summary, k, getattr(summary, k) + counts[k])
 
     def _log(
         self,
+        staged: Collector,
         load_id: int,
         source: str,
         digest: str,
@@ -283,7 +311,7 @@ class Loader:
         counts: Counter[str],
     ) -> None:
         """The file's accounting row: rows in = loaded + duplicates + quarantined."""
-        self.buffer.append(
+        staged.append(
             "ingest_log",
             pd.DataFrame(
                 [
@@ -313,6 +341,7 @@ class Loader:
         load_id: int,
         digest: str,
         summary: LoadSummary,
+        staged: Collector,
     ) -> None:
         """DICOM metadata (one row per instance) or VCF genotype calls; the readers refuse damaged files."""
         if path.suffix.lower() == ".dcm":
@@ -332,11 +361,10 @@ class Loader:
         out["source_file"] = source
         if hospital_id is not None:
             out["hospital_id"] = hospital_id
-        self.buffer.append(table, out[[c for c in columns(table) if c in out]])
+        staged.append(table, out[[c for c in columns(table) if c in out]])
         counts = Counter({"rows_in": len(frame), "loaded": len(frame)})
-        self._log(
-            load_id, source, digest, hospital_id, table, fmt, "binary" if fmt == "dicom" else "utf-8", counts
-        )
+        encoding = "binary" if fmt == "dicom" else "utf-8"
+        self._log(staged, load_id, source, digest, hospital_id, table, fmt, encoding, counts)
         summary.files += 1
         summary.rows_in += len(frame)
         summary.loaded += len(frame)
@@ -442,6 +470,40 @@ def _finalise(engine: DuckDBEngine, report: Progress) -> None:
     report("marts", len(marts), len(marts))
 
 
+def hospital_of(path: Path) -> str | None:
+    """The hospital a file belongs to: the folder after ``hospitals/`` in its path, if any."""
+    parts = path.parts
+    for k in range(len(parts) - 2, -1, -1):
+        if parts[k] == "hospitals" and k + 1 < len(parts) - 1:
+            return parts[k + 1]
+    return None
+
+
+def _verify_accounting(engine: DuckDBEngine) -> None:
+    """Count, table by table, what each file left in the warehouse against its ingest_log row."""
+    loaded = " UNION ALL ".join(f"SELECT source_file FROM {t}" for t in FACTS)
+    sql = f"""
+        SELECT l.source_file, l.loaded, l.duplicates, l.quarantined,
+               (SELECT count(*) FROM ({loaded}) f WHERE f.source_file = l.source_file) AS found_loaded,
+               (SELECT count(*) FROM merged m WHERE m.source_file = l.source_file) AS found_merged,
+               (SELECT count(*) FROM quarantine q WHERE q.source_file = l.source_file) AS found_quarantined
+        FROM ingest_log l"""
+    frame = engine.frame(sql)
+    bad = frame[
+        (frame["loaded"] != frame["found_loaded"])
+        | (frame["duplicates"] != frame["found_merged"])
+        | (frame["quarantined"] != frame["found_quarantined"])
+    ]
+    if len(bad):
+        r = bad.iloc[0]
+        raise LoadAccountingError(
+            f"{r['source_file']}: the log says {r['loaded']} loaded, {r['duplicates']} merged, "
+            f"{r['quarantined']} quarantined; the warehouse holds {r['found_loaded']}, {r['found_merged']}, "
+            f"{r['found_quarantined']}",
+            hint="the build was not swapped in; report this with the file",
+        )
+
+
 # What worker processes need, inherited by fork (never pickled).
 _TASK: dict[str, Any] = {}
 
@@ -450,9 +512,7 @@ def _tasks(root: Path, files: list[Path]) -> list[list[Path]]:
     """A hospital's files go to one worker (duplicates are found across them); other files one by one."""
     groups: dict[str, list[Path]] = {}
     for path in files:
-        parts = path.relative_to(root).parts if path.is_relative_to(root) else (path.name,)
-        key = "/".join(parts[:2]) if len(parts) > 2 and parts[0] == "hospitals" else "/".join(parts)
-        groups.setdefault(key, []).append(path)
+        groups.setdefault(hospital_of(path) or str(path), []).append(path)
     return list(groups.values())
 
 
@@ -476,6 +536,9 @@ def _run_task(
             loader.load_file(path, summary)
         except SourceFormatError as exc:
             summary.failed.append(str(exc))
+        except (ValueError, KeyError, UnicodeError, AttributeError, TypeError, IndexError) as exc:
+            # Malformed content the readers did not foresee: refuse the file, keep the build going.
+            summary.failed.append(f"{path.name}: could not be read ({type(exc).__name__}: {exc})")
     return sink.frames, summary, loader.raw_quarantine
 
 
@@ -555,6 +618,7 @@ def build(
         create_all(engine)
         _load_registry(engine, sources, prov)
         raw = _load_all(engine, sources, key, prov, mappings_dir, files, summary, report, jobs)
+        _verify_accounting(engine)
         _finalise(engine, report)
     _save_quarantine_store(warehouse, raw, append=False)
     return summary
@@ -591,6 +655,7 @@ def ingest(
             report,
             jobs,
         )
+        _verify_accounting(engine)
         _finalise(engine, report)
     _save_quarantine_store(warehouse, raw, append=True)
     return summary

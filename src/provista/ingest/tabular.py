@@ -52,7 +52,7 @@ def detect_encoding(path: Path) -> str:
 
 
 def _frame(
-    mapping: TableMapping, header: list[str], rows: list[list[str]], raw: list[str], first_ref: int
+    mapping: TableMapping, header: list[str], rows: list[list[str]], raw: list[str], refs: list[int]
 ) -> pd.DataFrame:
     width = len(header)
     position = {h.strip().lstrip("\ufeff"): i for i, h in enumerate(header)}
@@ -63,7 +63,7 @@ def _frame(
     frame = pd.DataFrame(data, dtype=object)
     for field, codes in mapping.values.items():
         frame[field] = [codes.get(v, v) for v in frame[field]]
-    frame["record_ref"] = [str(first_ref + k) for k in range(len(rows))]
+    frame["record_ref"] = [str(r) for r in refs]
     frame["raw"] = raw
     frame["malformed"] = [len(r) != width for r in rows]
     return frame
@@ -87,17 +87,32 @@ def read_csv_batches(
         ref = 1
         try:
             while True:
-                lines = []
+                lines, refs = [], []
+                line = ""
                 for _ in range(BATCH_ROWS):
                     line = handle.readline()
                     if not line:
                         break
-                    lines.append(line.rstrip("\r\n"))
-                if not lines:
+                    if line.strip():  # a blank line is not a record, but keeps its row number
+                        lines.append(line.rstrip("\r\n"))
+                        refs.append(ref)
+                    ref += 1
+                if lines:
+                    try:
+                        rows = list(csv.reader(lines))
+                    except csv.Error as exc:
+                        raise SourceFormatError(
+                            f"{source}, near data row {refs[0]}: {exc}",
+                            hint="fields with line breaks or stray quotes must be quoted",
+                        ) from None
+                    if len(rows) != len(lines):
+                        raise SourceFormatError(
+                            f"{source}, near data row {refs[0]}: a quoted field spans lines",
+                            hint="export without line breaks inside fields",
+                        )
+                    yield _frame(mapping, header, rows, lines, refs)
+                if not line:
                     return
-                rows = list(csv.reader(lines))
-                yield _frame(mapping, header, rows, lines, ref)
-                ref += len(lines)
         except UnicodeDecodeError as exc:
             raise SourceFormatError(
                 f"{source}, data row {ref}: the text is not {encoding} ({exc.reason})",
@@ -150,7 +165,11 @@ def read_xlsx_batches(
             cells = [cells[0]]  # a record pasted into one cell: malformed
         rows.append(cells)
         raw.append(json.dumps(cells, ensure_ascii=False))
-    return mapping, "xlsx", iter([_frame(mapping, header, rows, raw, 1)] if rows else [])
+    return (
+        mapping,
+        "xlsx",
+        iter([_frame(mapping, header, rows, raw, list(range(1, len(rows) + 1)))] if rows else []),
+    )
 
 
 def read_tabular(

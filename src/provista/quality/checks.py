@@ -29,6 +29,55 @@ class Context:
     outdated: dict[str, str]  # retired code -> current code
     today: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().normalize())
 
+    def outside(self, code: str) -> bool:
+        """A county code of another province (patients come from everywhere): valid, but not ours."""
+        text = code.strip()
+        ours = {c[:2] for c in self.regions}
+        return len(text) == 6 and text.isdigit() and text[:2] in PROVINCE_PREFIXES and text[:2] not in ours
+
+
+# GB/T 2260 province-level prefixes.
+PROVINCE_PREFIXES = frozenset(
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
+)
+# Analytes that cannot be negative (a base excess, for one, can).
+NON_NEGATIVE_LABS = frozenset({"2345-7", "718-7", "6690-2", "2160-0", "1742-6", "1988-5", "8310-5"})
+
 
 @dataclass
 class Parsed:
@@ -133,6 +182,7 @@ def region_known(p: Parsed) -> Result:
     col = "county_code" if "county_code" in p.text else "address_code"
     codes = p.text[col]
     outside = p.text["outside_province"] == "true" if "outside_province" in p.text else False
+    outside = outside | codes.map(p.ctx.outside).astype(bool)
     bad = (
         (codes != "")
         & ~outside
@@ -180,6 +230,8 @@ def non_negative(p: Parsed) -> Result:
     detail = pd.Series("", index=p.text.index, dtype=object)
     for col, values in p.numbers.items():
         bad = values < 0
+        if p.table == "labs":
+            bad &= p.text["code"].isin(NON_NEGATIVE_LABS)
         fails |= bad
         detail[bad] = f"{col} is negative: " + p.text.loc[bad, col]
     return fails, detail

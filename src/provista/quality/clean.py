@@ -114,6 +114,9 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
         for c in ("name", "phone", "address", "outside_province"):
             if c in t:
                 out[c] = t[c]
+        elsewhere = t[col].map(ctx.outside).astype(bool)
+        if elsewhere.any():
+            out["outside_province"] = np.where(elsewhere, "true", out.get("outside_province", "false"))
     if table == "patients":
         out["patient_id"] = t["patient_id"]
     if table == "encounters":
@@ -151,6 +154,9 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
         for c in ("department", "device_id", "device_type"):
             if c in t:
                 out[c] = t[c]
+    if table == "organizations":
+        for c in ("name", "city", "state"):
+            out[c] = t.get(c)
     if table == "case_reports":
         for c in ("disease", "occupation", "case_class", "reporting_unit_id"):
             out[c] = t[c].replace("", None)

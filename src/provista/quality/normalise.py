@@ -52,7 +52,11 @@ def normalise_icd10(value: str) -> Icd10 | None:
     category, rest = core[:3], core[3:]
     if national is None:  # taken literally, only the dot may be missing
         candidate = category + ("." + rest if rest else "")
-        return Icd10(candidate, None) if icd.is_valid_item(candidate) else None
+        if icd.is_valid_item(candidate):
+            return Icd10(candidate, None)
+        if len(rest) < 3:  # not the clinical edition's six-character form (J18.900)
+            return None
+        national = value.strip()
     for keep in (1, 2, 0):  # the clinical edition pads the standard code with zeros
         if len(rest) < keep or rest[keep:].strip("0"):
             continue
@@ -89,6 +93,11 @@ def normalise_id_number(value: str) -> tuple[str | None, bool]:
 # --- Sex ------------------------------------------------------------------------------------------------
 
 SEX_CODES = {
+    "0": "U",
+    "9": "U",
+    "UNKNOWN": "U",
+    "OTHER": "U",
+    "未知": "U",
     "男": "M",
     "女": "F",
     "M": "M",
@@ -103,7 +112,7 @@ SEX_CODES = {
 
 
 def normalise_sex(value: str) -> str | None:
-    """男/女, M/F, male/female, 1/2 (GB/T 2261.1) → M or F."""
+    """男/女, M/F, male/female, 1/2 (GB/T 2261.1) → M or F; 0/9/unknown/other → U."""
     return SEX_CODES.get(to_halfwidth(value).strip().upper())
 
 
@@ -111,6 +120,7 @@ def normalise_sex(value: str) -> str | None:
 
 _CHINESE_DATE = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(.*)$")
 DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S.%f",
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%d %H:%M",
     "%Y/%m/%d %H:%M:%S",
@@ -121,6 +131,8 @@ DATETIME_FORMATS = (
     "%Y/%m/%d",
     "%Y%m%d",
     "%Y.%m.%d",
+    "%Y-%m",
+    "%Y",
 )
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -156,8 +168,8 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
             break
         parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
         out[todo] = parsed.astype("datetime64[s]")
-    todo = out.isna() & text.notna()
-    if todo.any():
+    todo = out.isna() & text.notna() & text.str.fullmatch(r"\d{5}\.\d+").fillna(False)
+    if todo.any():  # an Excel serial day number with its time of day (a bare integer is too ambiguous)
         serial = pd.to_numeric(text[todo], errors="coerce")
         ok = serial.between(20_000, 73_000)  # 1954-10 ... 2099-11
         out[ok[ok].index] = (EXCEL_EPOCH + pd.to_timedelta(serial[ok], unit="D")).astype("datetime64[s]")
@@ -188,11 +200,11 @@ def normalise_unit(loinc: str, value: float, unit: str) -> tuple[float, str] | N
     """(value, unit) → (value, canonical unit); None when the unit is unknown for this test."""
     canonical, others = UNITS.get(loinc, (unit, {}))
     unit = to_halfwidth(unit).strip()
-    if unit == canonical:
+    if unit.lower() == canonical.lower():
         return value, canonical
-    if unit in others:
-        factor, offset = others[unit]
-        return value * factor + offset, canonical
+    for name, (factor, offset) in others.items():
+        if unit.lower() == name.lower():
+            return value * factor + offset, canonical
     return None
 
 
@@ -201,7 +213,10 @@ def normalise_unit(loinc: str, value: float, unit: str) -> tuple[float, str] | N
 
 def normalise_region(value: str, current: set[str], outdated: dict[str, str]) -> tuple[str | None, bool]:
     """A county code → (current code or None if unknown, whether an outdated code was replaced)."""
-    code = to_halfwidth(value).strip()[:6]
+    text = to_halfwidth(value).strip()
+    if not text.isdigit() or len(text) not in (6, 9, 12):  # county, or town (9/12 digits) codes
+        return None, False
+    code = text[:6]
     if code in current:
         return code, False
     if code in outdated:
@@ -215,9 +230,9 @@ def normalise_region(value: str, current: set[str], outdated: dict[str, str]) ->
 def looks_like_mojibake(text: str) -> bool:
     """True for UTF-8 text that was decoded as GBK (鐜嬩紵 for 王伟), or that carries its tell-tales.
 
-    Such text, encoded back to GBK, starts with the UTF-8 bytes of a Chinese character; genuine Chinese
-    text in GBK starts with a byte that cannot open a three-byte UTF-8 character (common characters have
-    lead bytes B0-D7). ``锟斤拷``, U+FFFD and ``?`` among Chinese characters are what lost bytes become.
+    Such text, encoded back to GBK, gives the original UTF-8 bytes, which decode cleanly to Chinese; genuine
+    Chinese text in GBK almost never forms valid UTF-8 throughout. ``锟斤拷``, U+FFFD and ``?`` among
+    Chinese characters are what lost bytes become.
     """
     if "锟斤拷" in text or "\ufffd" in text:
         return True
@@ -227,8 +242,9 @@ def looks_like_mojibake(text: str) -> bool:
     if "?" in text:
         return True
     try:
-        head = text.lstrip().encode("gbk")[:3]
-        first = head.decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+        raw = text.strip().encode("gbk")
+    except UnicodeEncodeError:
         return False
-    return "\u4e00" <= first <= "\u9fff"
+    decoded = raw.decode("utf-8", errors="replace")
+    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in decoded)
+    return cjk > 0 and "\ufffd" not in decoded  # the GBK bytes are clean UTF-8 Chinese: it was mojibake

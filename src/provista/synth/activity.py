@@ -245,13 +245,17 @@ def simulate_chunk(
     mrn_of = {p: i for i, p in enumerate(people.tolist())}
     hid = h.index
     patient_ids = np.array([f"P{hid:04d}{offsets.patients + i + 1:07d}" for i in range(len(people))])
-    enc_patient = patient_ids[np.array([mrn_of[p] for p in who.tolist()], dtype=np.int64)]
+    patient_row = np.array([mrn_of[p] for p in who.tolist()], dtype=np.int64)
+    enc_patient = patient_ids[patient_row]
+    # Each patient's logical id in the hospital's systems (FHIR Patient.id), unrelated to the record number.
+    logical_ids = np.array([rng.bytes(8).hex() for _ in range(len(people))], dtype=object)
     encounter_ids = np.array([f"E{hid:04d}{offsets.encounters + i + 1:08d}" for i in range(n)])
     ts = _to_ts
     encounters = pd.DataFrame(
         {
             "encounter_id": encounter_ids,
             "patient_id": enc_patient,
+            "_patient_rid": logical_ids[patient_row],
             "type": np.array(["outpatient", "emergency", "inpatient"])[etype],
             "department": np.array(dept_codes)[dept],
             "admit_ts": ts(admit_s),
@@ -261,6 +265,7 @@ def simulate_chunk(
         }
     )
     patients = _patients(persons, people, patient_ids, county_codes, address_prefix, rng)
+    patients["_rid"] = logical_ids
 
     diagnoses = _diagnoses(hid, encounter_ids, dx, age, rng, offsets.diagnoses)
     labs = _labs(hid, encounter_ids, dx, etype, admit_s, rng, offsets.labs)
@@ -271,6 +276,7 @@ def simulate_chunk(
     operations = pd.DataFrame(
         {
             "encounter_id": encounter_ids[ops],
+            "_patient_rid": logical_ids[patient_row[ops]],
             "patient_id": enc_patient[ops],
             "op_day": day[ops] + 1,
             "minutes": np.maximum(15, np.round(rng.gamma(8, mean_min / 8))).astype(np.int64),

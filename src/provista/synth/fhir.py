@@ -62,8 +62,11 @@ def _drop_none(d: Record) -> Record:
 
 def _resource_id(r: Record, key: str) -> str:
     """The resource id: the record's key, or the new id a re-sent duplicate got."""
-    rid = r.get("_resource_id")
-    return str(rid) if isinstance(rid, str) else str(r[key])
+    for column in ("_resource_id", "_rid"):  # a re-send's new id, or the record's logical id
+        rid = r.get(column)
+        if isinstance(rid, str):
+            return rid
+    return str(r[key])
 
 
 def _ref(kind: str, ident: Any) -> Record | None:
@@ -108,7 +111,7 @@ def encounter(r: Record, hospital_id: str) -> Record:
                 "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
                 "code": ACT_CODE[r["type"]],
             },
-            "subject": _ref("Patient", r["patient_id"]),
+            "subject": _ref("Patient", r.get("_patient_rid")) if _present(r["patient_id"]) else None,
             "serviceType": {"text": dept} if _present(dept) else None,
             "period": _drop_none({"start": _ts(r["admit_ts"]), "end": _ts(r["discharge_ts"])}),
             "hospitalization": (

@@ -191,7 +191,7 @@ def _hospital_job(i: int) -> HospitalResult:
             offsets,
         )
         encounters = part.frames["encounters"]
-        subject_of = dict(zip(encounters["encounter_id"], encounters["patient_id"], strict=True))
+        subject_of = dict(zip(encounters["encounter_id"], encounters["_patient_rid"], strict=True))
         for table in CHUNKED_TABLES:
             emit(table, part.frames[table], subject_of)
         result.counts.update(f"encounters.{t}" for t in encounters["type"])
@@ -202,7 +202,7 @@ def _hospital_job(i: int) -> HospitalResult:
     rng = np.random.default_rng([s["seed"], 10, h.index])
     ops = pd.concat(pending, ignore_index=True)
     operations, rooms = schedule_operations(h.index, ops)
-    emit("operations", operations, dict(zip(ops["encounter_id"], ops["patient_id"], strict=True)))
+    emit("operations", operations, dict(zip(ops["encounter_id"], ops["_patient_rid"], strict=True)))
     census = bed_census(occupancy, window, rng, h.level)
     emit("bed_census", census)
     emit("equipment_use", equipment_use(h, window, rng))

@@ -388,7 +388,8 @@ def inject(table: str, frame: pd.DataFrame, rate: float, ctx: Context) -> tuple[
         )
     copies = frame.iloc[dup_src].copy()
     if ctx.vendor.format.startswith("fhir") and table in KEYS:
-        copies["_resource_id"] = copies[KEYS[table]].astype(str) + "-2"  # a resent resource gets a new id
+        base = copies["_rid"] if "_rid" in copies else copies[KEYS[table]]
+        copies["_resource_id"] = base.astype(str) + "-2"  # a resent resource gets a new id
     # Each copy lands a little after its original, as a re-sent batch would.
     sort_key = np.concatenate(
         [

@@ -109,8 +109,9 @@ class SourceWriter:
             self.bundles[table] += len(parts) if bundles else 0
             self.rows[f"{self.rel_dir}/{table}"] += n
             ids = frame[KEYS[table]].astype(str)
-            if "_resource_id" in frame:
-                ids = frame["_resource_id"].where(frame["_resource_id"].notna(), ids).astype(str)
+            for column in ("_rid", "_resource_id"):  # the logical id, then a re-send's new id
+                if column in frame:
+                    ids = frame[column].where(frame[column].notna(), ids).astype(str)
             refs = ids.to_numpy(dtype=object)
         files = (
             np.concatenate([np.full(rows, f, dtype=object) for f, rows in parts])

@@ -39,7 +39,10 @@ def mart_expressions(con: Any) -> dict[str, ibis.Table]:
     )
     discharged = enc.filter((_.type == "inpatient") & _.discharge_ts.notnull() & _.admit_ts.notnull())
     discharges = (
-        discharged.mutate(bed_days=_.discharge_ts.date().epoch_days() - _.admit_ts.date().epoch_days())
+        # a same-day stay counts one bed-day (住院天数)
+        discharged.mutate(
+            bed_days=ibis.greatest(_.discharge_ts.date().epoch_days() - _.admit_ts.date().epoch_days(), 1)
+        )
         .group_by([_.hospital_id, _.discharge_ts.date().truncate("M").name("month")])
         .aggregate(
             discharges=_.count(),

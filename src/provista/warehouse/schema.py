@@ -179,6 +179,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "depth DOUBLE",
         *LINEAGE,
     ),
+    "organization": ("organization_id VARCHAR", "name VARCHAR", "city VARCHAR", "state VARCHAR", *LINEAGE),
     "quarantine": (
         "load_id INTEGER",
         "source_file VARCHAR",
@@ -227,6 +228,7 @@ TARGET = {
     "bed_census": "bed_census",
     "equipment_use": "equipment_use",
     "case_reports": "case_report",
+    "organizations": "organization",
 }
 FACTS = (*TARGET.values(), "imaging_study", "variant")
 
