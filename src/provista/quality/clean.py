@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -46,10 +47,18 @@ def _numbers(values: pd.Series) -> pd.Series:
     return out
 
 
+@lru_cache(maxsize=32)
+def _declared_fields(table: str) -> tuple[str, ...]:
+    """Every canonical field that some built-in source format declares for ``table``."""
+    from provista.ingest.mapping import load_mappings
+
+    return tuple(sorted({f for m in load_mappings() if m.table == table for f in m.columns.values()}))
+
+
 def parse(table: str, text: pd.DataFrame, ctx: Context) -> Parsed:
     spec = TABLES[table]
-    for col in spec.required:
-        if col not in text:
+    for col in (*spec.required, *spec.datetimes, *spec.numbers, *_declared_fields(table)):
+        if col not in text:  # a format that does not send an optional field: checks see it empty
             text[col] = ""
     times = {c: parse_datetimes(text[c].where(text[c] != "")) for c in spec.datetimes if c in text}
     numbers = {c: _numbers(text[c]) for c in spec.numbers if c in text}
