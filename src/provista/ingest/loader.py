@@ -1,0 +1,392 @@
+"""Loading one file: read → de-duplicate → clean → pseudonymise, staged and committed whole.
+
+A ``Loader`` works in a worker process (into a ``Collector``) or in the main process (into a ``Buffer``
+that inserts in large batches). Every record of a file ends loaded, merged as a duplicate, or quarantined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from provista.engine import DuckDBEngine
+from provista.errors import ProvistaError
+from provista.ingest.dicom import read_dicom
+from provista.ingest.fhir import read_fhir
+from provista.ingest.tabular import read_tabular
+from provista.ingest.vcf import read_vcf
+from provista.privacy.pseudonym import Pseudonymiser
+from provista.quality.checks import Context
+from provista.quality.clean import clean
+from provista.quality.rules import load_rules
+from provista.synth.diseases import CLASS_EN, DISEASES
+from provista.synth.province import Province
+from provista.warehouse.schema import TARGET, columns
+
+
+class LoadAccountingError(ProvistaError, RuntimeError):
+    """A file's records do not add up: something would have been lost."""
+
+
+@dataclass
+class LoadSummary:
+    files: int = 0
+    skipped: list[str] = field(default_factory=list)
+    rows_in: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    tables: Counter[str] = field(default_factory=Counter)
+    failed: list[str] = field(default_factory=list)  # files refused whole, with the reason
+
+    def merge(self, other: LoadSummary) -> None:
+        for name in ("files", "rows_in", "loaded", "duplicates", "quarantined"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.reasons.update(other.reasons)
+        self.tables.update(other.tables)
+
+
+def hospital_of(path: Path) -> str | None:
+    """The hospital a file belongs to: the folder after ``hospitals/`` in its path, if any."""
+    parts = path.parts
+    for k in range(len(parts) - 2, -1, -1):
+        if parts[k] == "hospitals" and k + 1 < len(parts) - 1:
+            return parts[k + 1]
+    return None
+
+
+def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> list[bytes]:
+    """Exact-duplicate key of each record: a digest of the record as sent (FHIR: without its resource id)."""
+
+    def strip_id(text: str) -> str:
+        try:
+            resource = json.loads(text)
+        except json.JSONDecodeError:
+            return text
+        resource.pop("id", None)
+        return json.dumps(resource, sort_keys=True, ensure_ascii=False)
+
+    texts = raw.map(strip_id) if fhir else raw
+    return [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+
+
+class Buffer:
+    """Rows waiting to be inserted, flushed in large batches (one insert per table, not per file)."""
+
+    def __init__(self, engine: DuckDBEngine, rows: int = 250_000) -> None:
+        self.engine, self.limit = engine, rows
+        self.frames: dict[str, list[pd.DataFrame]] = {}
+        self.count: Counter[str] = Counter()
+
+    def append(self, table: str, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        self.frames.setdefault(table, []).append(frame)
+        self.count[table] += len(frame)
+        if self.count[table] >= self.limit:
+            self.flush(table)
+
+    def flush(self, table: str | None = None) -> None:
+        for name in [table] if table else list(self.frames):
+            frames = self.frames.pop(name, [])
+            if frames:
+                self.engine.append(name, pd.concat(frames, ignore_index=True))
+            self.count[name] = 0
+
+
+class Collector:
+    """Rows gathered by a worker process, handed to the main process's Buffer."""
+
+    def __init__(self) -> None:
+        self.frames: dict[str, list[pd.DataFrame]] = {}
+
+    def append(self, table: str, frame: pd.DataFrame) -> None:
+        if not frame.empty:
+            self.frames.setdefault(table, []).append(frame)
+
+
+class Loader:
+    """Loads source files into one warehouse version (or, in a worker, into a Collector)."""
+
+    def __init__(
+        self,
+        sink: Buffer | Collector,
+        root: Path,
+        key: bytes,
+        province: Province,
+        mappings_dir: str | None = None,
+        loaded_hashes: set[str] | None = None,
+        next_load_id: int = 1,
+    ) -> None:
+        self.root, self.mappings_dir = root, mappings_dir
+        self.pseudo = Pseudonymiser(key)
+        self.ctx = Context({c.code for c in province.counties}, dict(province.outdated_codes))
+        self.disease = {d.name_zh: d for d in DISEASES}
+        self.buffer = sink
+        self.seen: dict[tuple[str, str], dict[bytes, str]] = {}  # record fingerprints per source and table
+        self.raw_quarantine: list[pd.DataFrame] = []  # verbatim records, kept out of the warehouse
+        self.loaded_hashes = loaded_hashes if loaded_hashes is not None else set()
+        self.next_load_id = next_load_id
+
+    def _batches(self, path: Path, source: str) -> tuple[str, str, Iterator[tuple[str, pd.DataFrame]]]:
+        if path.suffix.lower() in (".json", ".ndjson"):
+            tables = read_fhir(path, source)
+            return "fhir", "utf-8", iter(tables.items())
+        mapping, encoding, batches = read_tabular(path, source, self.mappings_dir)
+        return mapping.mapping, encoding, ((mapping.table, b) for b in batches)
+
+    def load_file(self, path: Path, summary: LoadSummary) -> None:
+        """Load one file; its rows reach the warehouse only if the whole file was read and adds up."""
+        staged = Collector()
+        self._load_file(path, summary, staged)
+        for table, frames in staged.frames.items():
+            for frame in frames:
+                self.buffer.append(table, frame)
+
+    def _load_file(self, path: Path, summary: LoadSummary, staged: Collector) -> None:
+        source = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.name
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in self.loaded_hashes:
+            summary.skipped.append(source)
+            return
+        self.loaded_hashes.add(digest)
+        hospital_id = hospital_of(path)
+        load_id, self.next_load_id = self.next_load_id, self.next_load_id + 1
+        if path.suffix.lower() == ".dcm" or path.name.lower().endswith((".vcf", ".vcf.gz")):
+            self._load_imaging_or_variants(path, source, hospital_id, load_id, digest, summary, staged)
+            return
+        fmt, encoding, batches = self._batches(path, source)
+        counts = Counter[str]()
+        dq: Counter[tuple[str, str]] = Counter()
+        checked: Counter[str] = Counter()
+        tables = set()
+        for table, batch in batches:
+            if table not in TARGET:  # lines of an NDJSON file that are not JSON at all
+                counts["rows_in"] += len(batch)
+                counts["quarantined"] += len(batch)
+                unread = pd.DataFrame(
+                    {
+                        "record_ref": batch["record_ref"],
+                        "reason_code": "STRUCTURE",
+                        "detail": "not a JSON resource",
+                        "raw": batch["raw"],
+                    }
+                )
+                staged.append(
+                    "quarantine",
+                    unread.drop(columns=["raw"]).assign(
+                        load_id=load_id, source_file=source, source_table="unparsed"
+                    ),
+                )
+                self.raw_quarantine.append(
+                    unread[["record_ref", "reason_code", "raw"]].assign(load_id=load_id, source_file=source)
+                )
+                summary.reasons.update(unread["reason_code"])
+                continue
+            tables.add(table)
+            counts["rows_in"] += len(batch)
+            batch = batch.reset_index(drop=True)
+            # A source's records are compared across its files too: Bundles split a re-send over files.
+            seen = self.seen.setdefault((hospital_id or source, table), {})
+            prints = _fingerprint(table, batch["raw"], fmt == "fhir")
+            here = [f"{source}#{ref}" for ref in batch["record_ref"]]
+            first_of = [seen.setdefault(fp, at) for fp, at in zip(prints, here, strict=True)]
+            duplicate = pd.Series([f != h for f, h in zip(first_of, here, strict=True)])
+            if duplicate.any():
+                staged.append(
+                    "merged",
+                    pd.DataFrame(
+                        {
+                            "load_id": load_id,
+                            "source_file": source,
+                            "record_ref": batch.loc[duplicate, "record_ref"],
+                            "duplicate_of": [f for f, d in zip(first_of, duplicate, strict=True) if d],
+                        }
+                    ),
+                )
+                counts["duplicates"] += int(duplicate.sum())
+            result = clean(table, batch[~duplicate.to_numpy()].copy(), self.ctx)
+            for rule, n in result.failures.items():
+                dq[(table, rule)] += n
+            checked[table] += result.checked
+            if len(result.quarantine):
+                staged.append(
+                    "quarantine",
+                    result.quarantine.drop(columns=["raw"]).assign(
+                        load_id=load_id, source_file=source, source_table=table
+                    ),
+                )
+                self.raw_quarantine.append(
+                    result.quarantine[["record_ref", "reason_code", "raw"]].assign(
+                        load_id=load_id, source_file=source
+                    )
+                )
+                summary.reasons.update(result.quarantine["reason_code"])
+            counts["quarantined"] += len(result.quarantine)
+            rows = self._to_warehouse(table, result.records, hospital_id, source)
+            staged.append(TARGET[table], rows)
+            counts["loaded"] += len(rows)
+            summary.tables[TARGET[table]] += len(rows)
+            repaired = pd.DataFrame(
+                [(load_id, source, k, v) for k, v in result.repaired.items() if v],
+                columns=["load_id", "source_file", "what", "count"],
+            )
+            staged.append("repair_log", repaired)
+        if counts["rows_in"] != counts["loaded"] + counts["duplicates"] + counts["quarantined"]:
+            raise LoadAccountingError(
+                f"{source}: {counts['rows_in']} records in, but {counts['loaded']} loaded + "
+                f"{counts['duplicates']} duplicates + {counts['quarantined']} quarantined"
+            )
+        rules = {r.id: r for r in load_rules()}
+        staged.append(
+            "dq_result",
+            pd.DataFrame(
+                [
+                    (
+                        load_id,
+                        source,
+                        hospital_id,
+                        t,
+                        rule,
+                        rules[rule].kind,
+                        rules[rule].severity,
+                        checked[t],
+                        n,
+                    )
+                    for (t, rule), n in sorted(dq.items())
+                ],
+                columns=[
+                    "load_id",
+                    "source_file",
+                    "hospital_id",
+                    "source_table",
+                    "rule_id",
+                    "kind",
+                    "severity",
+                    "checked",
+                    "failed",
+                ],
+            ),
+        )
+        self._log(
+            staged, load_id, source, digest, hospital_id, ",".join(sorted(tables)), fmt, encoding, counts
+        )
+        summary.files += 1
+        for k in ("rows_in", "loaded", "duplicates", "quarantined"):
+            setattr(summary, k, getattr(summary, k) + counts[k])
+
+    def _log(
+        self,
+        staged: Collector,
+        load_id: int,
+        source: str,
+        digest: str,
+        hospital_id: str | None,
+        tables: str,
+        fmt: str,
+        encoding: str,
+        counts: Counter[str],
+    ) -> None:
+        """The file's accounting row: rows in = loaded + duplicates + quarantined."""
+        staged.append(
+            "ingest_log",
+            pd.DataFrame(
+                [
+                    {
+                        "load_id": load_id,
+                        "source_file": source,
+                        "sha256": digest,
+                        "hospital_id": hospital_id,
+                        "source_tables": tables,
+                        "format": fmt,
+                        "encoding": encoding,
+                        "rows_in": counts["rows_in"],
+                        "loaded": counts["loaded"],
+                        "duplicates": counts["duplicates"],
+                        "quarantined": counts["quarantined"],
+                        "loaded_at": pd.Timestamp.now(),
+                    }
+                ]
+            ),
+        )
+
+    def _load_imaging_or_variants(
+        self,
+        path: Path,
+        source: str,
+        hospital_id: str | None,
+        load_id: int,
+        digest: str,
+        summary: LoadSummary,
+        staged: Collector,
+    ) -> None:
+        """DICOM metadata (one row per instance) or VCF genotype calls; the readers refuse damaged files."""
+        if path.suffix.lower() == ".dcm":
+            frame = read_dicom(path)
+            out = frame.drop(columns=["patient_id", "patient_name", "patient_birth_date", "patient_sex"])
+            out["patient_key"] = self.pseudo.tokens(
+                "patient", (f"{hospital_id}|{p}" for p in frame["patient_id"])
+            )
+            out["sex"] = frame["patient_sex"]
+            out["birth_year_month"] = frame["patient_birth_date"].dt.strftime("%Y-%m")
+            table, fmt = "imaging_study", "dicom"
+        else:
+            frame = read_vcf(path)
+            out = frame.drop(columns=["sample"])
+            out["sample_key"] = self.pseudo.tokens("sample", frame["sample"].astype(str))
+            table, fmt = "variant", "vcf"
+        out["source_file"] = source
+        if hospital_id is not None:
+            out["hospital_id"] = hospital_id
+        staged.append(table, out[[c for c in columns(table) if c in out]])
+        counts = Counter({"rows_in": len(frame), "loaded": len(frame)})
+        encoding = "binary" if fmt == "dicom" else "utf-8"
+        self._log(staged, load_id, source, digest, hospital_id, table, fmt, encoding, counts)
+        summary.files += 1
+        summary.rows_in += len(frame)
+        summary.loaded += len(frame)
+        summary.tables[table] += len(frame)
+
+    def _to_warehouse(
+        self, table: str, r: pd.DataFrame, hospital_id: str | None, source: str
+    ) -> pd.DataFrame:
+        """Cleaned records → warehouse rows: identities replaced by pseudonyms, lineage attached."""
+        out = r.drop(columns=[c for c in ("name", "phone", "address", "id_number") if c in r])
+        if table == "patients":
+            patient = self.pseudo.tokens("patient", (f"{hospital_id}|{p}" for p in r["patient_id"]))
+            out["patient_key"] = patient
+            out["person_key"] = [
+                self.pseudo.token("person", i) if isinstance(i, str) and i else k
+                for i, k in zip(r["id_number"], patient, strict=True)
+            ]
+            out["birth_year_month"] = pd.to_datetime(r["birth_date"]).dt.strftime("%Y-%m")
+            out["outside_province"] = r["outside_province"].eq("true") if "outside_province" in r else False
+            out = out.drop(columns=["patient_id", "birth_date"])
+        if table == "encounters":
+            out["patient_key"] = self.pseudo.tokens(
+                "patient", (f"{hospital_id}|{p}" for p in r["patient_id"])
+            )
+            out = out.drop(columns=["patient_id"])
+        if table == "case_reports":
+            out["person_key"] = [
+                self.pseudo.token("person", i)
+                if isinstance(i, str) and i
+                else self.pseudo.token("case", f"{source}|{ref}")
+                for i, ref in zip(r["id_number"], r["record_ref"], strict=True)
+            ]
+            out["disease_class"] = r["disease"].map(lambda d: CLASS_EN[self.disease[d].klass])
+            out["icd10"] = r["disease"].map(lambda d: self.disease[d].icd10)
+            out = out.drop(columns=["birth_date"], errors="ignore")
+        if hospital_id is not None:
+            out["hospital_id"] = hospital_id
+        out["source_file"] = source
+        return out[[c for c in columns(TARGET[table]) if c in out]]
