@@ -303,3 +303,30 @@ def test_marts_agree_with_hand_computation(engine: DuckDBEngine):
         assert r["deaths"] == (same["outcome"] == "died").sum()
     weekly = engine.scalar("SELECT sum(cases) FROM mart_cases_weekly")
     assert weekly == engine.scalar("SELECT count(*) FROM case_report WHERE onset_date IS NOT NULL")
+
+
+def test_excel_cover_sheets_are_passed_over_and_several_data_sheets_refused(tmp_path: Path):
+    import xlsxwriter
+
+    def workbook(name: str, sheets: dict[str, list[list[str]]]) -> Path:
+        path = tmp_path / name
+        book = xlsxwriter.Workbook(str(path))
+        for title, rows in sheets.items():
+            sheet = book.add_worksheet(title)
+            for r, row in enumerate(rows):
+                sheet.write_row(r, 0, row)
+        book.close()
+        return path
+
+    header = ["日期", "科室", "实际占用床数", "实际开放床数"]
+    good = workbook(
+        "cover.xlsx", {"说明": [["导出说明"]], "床位": [header, ["2025-01-01", "内科", "5", "6"]]}
+    )
+    mapping, _, batches = read_tabular(good, "cover.xlsx")
+    assert mapping.table == "bed_census" and len(next(batches)) == 1
+    two = workbook(
+        "two.xlsx",
+        {"a": [header, ["2025-01-01", "内科", "5", "6"]], "b": [header, ["2025-01-02", "内科", "5", "6"]]},
+    )
+    with pytest.raises(SourceFormatError, match=r"two\.xlsx: sheets a, b all hold data"):
+        read_tabular(two, "two.xlsx")

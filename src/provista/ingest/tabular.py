@@ -139,19 +139,31 @@ def _cell(value: object) -> str:
 def read_xlsx_batches(
     path: Path, source: str, mappings_dir: str | None = None
 ) -> tuple[TableMapping, str, Iterator[pd.DataFrame]]:
-    """The first sheet of an Excel workbook: its table format and its records (one batch)."""
+    """The sheet of an Excel workbook that holds data: its table format and its records (one batch).
+
+    A cover or notes sheet without data rows is passed over; a workbook with data on several sheets is
+    refused, because every table must arrive in its own file.
+    """
     from python_calamine import CalamineWorkbook
 
     try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+        book = CalamineWorkbook.from_path(str(path))
+        sheets = {name: book.get_sheet_by_name(name).to_python() for name in book.sheet_names}
     except Exception as exc:  # calamine raises its own error types for damaged workbooks
         raise SourceFormatError(
             f"{source}: not a readable Excel workbook ({exc})",
             hint="open it in Excel and save it again as .xlsx",
         ) from None
+    with_data = [name for name, rows in sheets.items() if len(rows) > 1]
+    if len(with_data) > 1:
+        raise SourceFormatError(
+            f"{source}: sheets {', '.join(with_data)} all hold data",
+            hint="export one table per workbook (one sheet with data)",
+        )
+    sheet = sheets[with_data[0]] if with_data else next(iter(sheets.values()), [])
     if not sheet:
         raise SourceFormatError(
-            f"{source}: the first sheet is empty", hint="ask the hospital to export it again"
+            f"{source}: the workbook is empty", hint="ask the hospital to export it again"
         )
     header = [_cell(v) for v in sheet[0]]
     while header and not header[-1]:
