@@ -330,3 +330,25 @@ def test_excel_cover_sheets_are_passed_over_and_several_data_sheets_refused(tmp_
     )
     with pytest.raises(SourceFormatError, match=r"two\.xlsx: sheets a, b all hold data"):
         read_tabular(two, "two.xlsx")
+
+
+def test_a_re_sent_export_only_adds_its_new_records(
+    tiny: Path, warehouse: Path, manifest: dict[str, Any], tmp_path: Path
+):
+    entry = next(
+        f
+        for f in manifest["files"]
+        if f["table"] == "encounters" and f["encoding"] == "utf-8" and f["rows"] > 20
+    )
+    original = (tiny / entry["path"]).read_text(encoding="utf-8")
+    lines = original.splitlines()
+    fields = next(iter(__import__("csv").reader([lines[1]])))
+    fields[0] = "E9999NEW0001"
+    resent = tmp_path / entry["path"].replace("encounters.csv", "encounters_resent.csv")
+    resent.parent.mkdir(parents=True)
+    resent.write_text(original + ",".join(f'"{v}"' if v else "" for v in fields) + "\n", encoding="utf-8")
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    summary = ingest([resent], copy, KEY, root=tmp_path)
+    assert summary.loaded == 1 and summary.quarantined == 0
+    assert summary.duplicates == entry["rows"]

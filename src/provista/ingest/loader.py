@@ -64,7 +64,7 @@ def hospital_of(path: Path) -> str | None:
     return None
 
 
-def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> list[bytes]:
+def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> list[str]:
     """Exact-duplicate key of each record: a digest of the record as sent (FHIR: without its resource id)."""
 
     def strip_id(text: str) -> str:
@@ -76,7 +76,7 @@ def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> list[bytes]:
         return json.dumps(resource, sort_keys=True, ensure_ascii=False)
 
     texts = raw.map(strip_id) if fhir else raw
-    return [hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts]
+    return [hashlib.blake2b(t.encode(), digest_size=16).hexdigest() for t in texts]
 
 
 class Buffer:
@@ -126,13 +126,15 @@ class Loader:
         mappings_dir: str | None = None,
         loaded_hashes: set[str] | None = None,
         next_load_id: int = 1,
+        known: dict[tuple[str, str], dict[str, str]] | None = None,
     ) -> None:
         self.root, self.mappings_dir = root, mappings_dir
         self.pseudo = Pseudonymiser(key)
         self.ctx = Context({c.code for c in province.counties}, dict(province.outdated_codes))
         self.disease = {d.name_zh: d for d in DISEASES}
         self.buffer = sink
-        self.seen: dict[tuple[str, str], dict[bytes, str]] = {}  # record fingerprints per source and table
+        # Record fingerprints per source (hospital) and table: this load's, and those of earlier loads.
+        self.seen: dict[tuple[str, str], dict[str, str]] = {k: dict(v) for k, v in (known or {}).items()}
         self.raw_quarantine: list[pd.DataFrame] = []  # verbatim records, kept out of the warehouse
         self.loaded_hashes = loaded_hashes if loaded_hashes is not None else set()
         self.next_load_id = next_load_id
@@ -201,6 +203,18 @@ class Loader:
             here = [f"{source}#{ref}" for ref in batch["record_ref"]]
             first_of = [seen.setdefault(fp, at) for fp, at in zip(prints, here, strict=True)]
             duplicate = pd.Series([f != h for f, h in zip(first_of, here, strict=True)])
+            fresh = ~duplicate.to_numpy()
+            staged.append(
+                "record_digest",
+                pd.DataFrame(
+                    {
+                        "source_key": hospital_id or source,
+                        "source_table": table,
+                        "digest": [p for p, f in zip(prints, fresh, strict=True) if f],
+                        "first_ref": [h for h, f in zip(here, fresh, strict=True) if f],
+                    }
+                ),
+            )
             if duplicate.any():
                 staged.append(
                     "merged",

@@ -163,6 +163,7 @@ def _run_task(
         _TASK["mappings_dir"],
         loaded_hashes=set(_TASK["loaded_hashes"]),
         next_load_id=first_load_id,
+        known=_TASK["known"],
     )
     summary = LoadSummary()
     for path in paths:
@@ -208,7 +209,27 @@ def _load_all(
     for group in groups:
         tasks.append((first, group))
         first += len(group)
-    _TASK.update(root=root, key=key, province=province, mappings_dir=mappings_dir, loaded_hashes=frozenset())
+    # Records loaded before, for the sources of this load: a re-sent record is a duplicate, not a new one.
+    keys = sorted(
+        {
+            hospital_of(p) or (p.relative_to(root).as_posix() if p.is_relative_to(root) else p.name)
+            for p in unique
+        }
+    )
+    earlier = engine.frame(
+        "SELECT * FROM record_digest WHERE source_key IN (SELECT unnest(?::VARCHAR[]))", [keys]
+    )
+    known: dict[tuple[str, str], dict[str, str]] = {}
+    for (source_key, table), group in earlier.groupby(["source_key", "source_table"]):
+        known[(source_key, table)] = dict(zip(group["digest"], group["first_ref"], strict=True))
+    _TASK.update(
+        root=root,
+        key=key,
+        province=province,
+        mappings_dir=mappings_dir,
+        loaded_hashes=frozenset(),
+        known=known,
+    )
     buffer = Buffer(engine)
     raw: list[pd.DataFrame] = []
     done = 0

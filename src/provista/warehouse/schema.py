@@ -180,6 +180,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
         *LINEAGE,
     ),
     "organization": ("organization_id VARCHAR", "name VARCHAR", "city VARCHAR", "state VARCHAR", *LINEAGE),
+    "record_digest": ("source_key VARCHAR", "source_table VARCHAR", "digest VARCHAR", "first_ref VARCHAR"),
     "quarantine": (
         "load_id INTEGER",
         "source_file VARCHAR",
