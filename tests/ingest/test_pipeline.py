@@ -263,6 +263,11 @@ def test_quality_report_per_hospital_rule_and_load(engine: DuckDBEngine, tmp_pat
         / dq[dq["rule_id"] == worst["rule_id"]]["checked"].sum()
     )
     assert set(report.worst_rules["status"]) <= {"pass", "fail"}
+    # Thresholds hold per hospital: a rule fails exactly when some hospital's failure rate exceeds it.
+    per = dq.groupby(["rule_id", "hospital_id"], dropna=False)[["failed", "checked"]].sum()
+    rates = (per["failed"] / per["checked"]).groupby(level=0).max()
+    for r in report.worst_rules.to_dict("records"):
+        assert (r["status"] == "fail") == (rates[r["rule_id"]] > r["threshold"])
     assert report.trend["checks"].sum() == dq["checked"].sum()
     page = tmp_path / "q.html"
     write_html(report, page)

@@ -16,7 +16,8 @@ from provista.quality.rules import KINDS, load_rules
 @dataclass
 class QualityReport:
     by_hospital: pd.DataFrame  # hospital_id, name_zh, records, conformance, completeness, plausibility
-    worst_rules: pd.DataFrame  # rule_id, kind, severity, zh, en, failed, checked, rate, threshold, status
+    worst_rules: pd.DataFrame  # rule_id, kind, severity, zh, en, failed, checked, rate, threshold,
+    # hospitals_over_threshold, status
     trend: pd.DataFrame  # day, records, pass_rate
 
 
@@ -46,7 +47,13 @@ def quality_report(engine: DuckDBEngine) -> QualityReport:
     per_rule["zh"] = per_rule["rule_id"].map(lambda r: rules[r].zh)
     per_rule["en"] = per_rule["rule_id"].map(lambda r: rules[r].en)
     per_rule["threshold"] = per_rule["rule_id"].map(lambda r: rules[r].threshold)
-    per_rule["status"] = (per_rule["rate"] <= per_rule["threshold"]).map({True: "pass", False: "fail"})
+    # A rule's threshold holds per hospital: the rule fails where any hospital's failure rate exceeds it.
+    by_hospital = results.groupby(["rule_id", "hospital_id"])[["failed", "checked"]].sum().reset_index()
+    by_hospital["rate"] = by_hospital["failed"] / by_hospital["checked"].where(by_hospital["checked"] > 0)
+    over = by_hospital[by_hospital["rate"] > by_hospital["rule_id"].map(lambda r: rules[r].threshold)]
+    counts = over.groupby("rule_id").size()
+    per_rule["hospitals_over_threshold"] = per_rule["rule_id"].map(counts).fillna(0).astype(int)
+    per_rule["status"] = (per_rule["hospitals_over_threshold"] == 0).map({True: "pass", False: "fail"})
     worst = per_rule.sort_values("rate", ascending=False).reset_index(drop=True)
     results["day"] = pd.to_datetime(results["loaded_at"]).dt.date
     daily = results.groupby("day")[["failed", "checked"]].sum().reset_index()
@@ -81,6 +88,7 @@ def write_html(report: QualityReport, path: Path, title: str = "数据质量报�
         f"<tr class='{r['status']}'><td>{esc(r['rule_id'])}</td><td>{esc(r['kind'])}</td>"
         f"<td>{esc(r['severity'])}</td><td>{esc(r['zh'])}<br><small>{esc(r['en'])}</small></td><td>{r['failed']:,}</td>"
         f"<td>{r['checked']:,}</td><td>{_pct(r['rate'])}</td><td>{_pct(r['threshold'])}</td>"
+        f"<td>{r['hospitals_over_threshold']:,}</td>"
         f"<td>{esc(r['status'])}</td></tr>"
         for r in report.worst_rules.to_dict("records")
     )
@@ -107,7 +115,7 @@ Pass rate = 1 − failed / checked, over the rules of a kind
 <h2>规则 / Rules (worst first)</h2>
 <table><tr><th>rule</th><th>kind</th><th>severity</th><th>说明 / description</th>
 <th>failed</th><th>checked</th>
-<th>rate</th><th>threshold</th><th>status</th></tr>{rules}</table>
+<th>rate</th><th>threshold</th><th>hospitals over it</th><th>status</th></tr>{rules}</table>
 <h2>趋势 / Trend across loads</h2>
 <table><tr><th>day</th><th>checks</th><th>pass rate</th></tr>{trend}</table>
 </body></html>
