@@ -150,6 +150,9 @@ def test_a_new_file_is_added_incrementally(tiny: Path, warehouse: Path, tmp_path
         eng.scalar("SELECT reason_code FROM quarantine WHERE source_file = 'hospitals/HNEW0001/patients.csv'")
         == "AGE_PLAUSIBLE"
     )
+    from provista.quality.report import quality_report
+
+    assert len(quality_report(eng).trend) == 2  # the build, then this ingest
 
 
 def test_a_failed_build_leaves_the_current_warehouse_untouched(

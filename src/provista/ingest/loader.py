@@ -127,6 +127,7 @@ class Loader:
         loaded_hashes: set[str] | None = None,
         next_load_id: int = 1,
         known: dict[tuple[str, str], dict[str, str]] | None = None,
+        run_started: pd.Timestamp | None = None,
     ) -> None:
         self.root, self.mappings_dir = root, mappings_dir
         self.pseudo = Pseudonymiser(key)
@@ -138,6 +139,9 @@ class Loader:
         self.raw_quarantine: list[pd.DataFrame] = []  # verbatim records, kept out of the warehouse
         self.loaded_hashes = loaded_hashes if loaded_hashes is not None else set()
         self.next_load_id = next_load_id
+        self.run_started = (
+            run_started if run_started is not None else pd.Timestamp.now()
+        )  # the build or ingest
 
     def _batches(self, path: Path, source: str) -> tuple[str, str, Iterator[tuple[str, pd.DataFrame]]]:
         if path.suffix.lower() in (".json", ".ndjson"):
@@ -328,6 +332,7 @@ class Loader:
                         "duplicates": counts["duplicates"],
                         "quarantined": counts["quarantined"],
                         "loaded_at": pd.Timestamp.now(),
+                        "run_started": self.run_started,
                     }
                 ]
             ),

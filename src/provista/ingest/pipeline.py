@@ -164,6 +164,7 @@ def _run_task(
         loaded_hashes=set(_TASK["loaded_hashes"]),
         next_load_id=first_load_id,
         known=_TASK["known"],
+        run_started=_TASK["run_started"],
     )
     summary = LoadSummary()
     for path in paths:
@@ -229,6 +230,7 @@ def _load_all(
         mappings_dir=mappings_dir,
         loaded_hashes=frozenset(),
         known=known,
+        run_started=pd.Timestamp.now(),
     )
     buffer = Buffer(engine)
     raw: list[pd.DataFrame] = []

@@ -18,13 +18,13 @@ class QualityReport:
     by_hospital: pd.DataFrame  # hospital_id, name_zh, records, conformance, completeness, plausibility
     worst_rules: pd.DataFrame  # rule_id, kind, severity, zh, en, failed, checked, rate, threshold,
     # hospitals_over_threshold, status
-    trend: pd.DataFrame  # day, records, pass_rate
+    trend: pd.DataFrame  # load (when the build or ingest started), checks, pass_rate
 
 
 def quality_report(engine: DuckDBEngine) -> QualityReport:
     """Pass rate = 1 − failed / checked, summed over the rules of a kind (each rule checks every record)."""
     results = engine.frame(
-        "SELECT d.*, coalesce(h.name_zh, d.hospital_id, 'CDC / other') AS name_zh, l.loaded_at "
+        "SELECT d.*, coalesce(h.name_zh, d.hospital_id, 'CDC / other') AS name_zh, l.run_started "
         "FROM dq_result d LEFT JOIN hospital h USING (hospital_id) LEFT JOIN ingest_log l USING (load_id)"
     )
     rules = {r.id: r for r in load_rules()}
@@ -55,10 +55,10 @@ def quality_report(engine: DuckDBEngine) -> QualityReport:
     per_rule["hospitals_over_threshold"] = per_rule["rule_id"].map(counts).fillna(0).astype(int)
     per_rule["status"] = (per_rule["hospitals_over_threshold"] == 0).map({True: "pass", False: "fail"})
     worst = per_rule.sort_values("rate", ascending=False).reset_index(drop=True)
-    results["day"] = pd.to_datetime(results["loaded_at"]).dt.date
-    daily = results.groupby("day")[["failed", "checked"]].sum().reset_index()
+    results["load"] = pd.to_datetime(results["run_started"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+    daily = results.groupby("load")[["failed", "checked"]].sum().reset_index()
     daily["pass_rate"] = 1 - daily["failed"] / daily["checked"].where(daily["checked"] > 0)
-    trend = daily.rename(columns={"checked": "checks"})[["day", "checks", "pass_rate"]]
+    trend = daily.rename(columns={"checked": "checks"})[["load", "checks", "pass_rate"]]
     return QualityReport(wide.reset_index(drop=True), worst, trend)
 
 
@@ -93,7 +93,7 @@ def write_html(report: QualityReport, path: Path, title: str = "数据质量报�
         for r in report.worst_rules.to_dict("records")
     )
     trend = "".join(
-        f"<tr><td>{r['day']}</td><td>{r['checks']:,}</td><td>{_bar(r['pass_rate'])}</td></tr>"
+        f"<tr><td>{r['load']}</td><td>{r['checks']:,}</td><td>{_bar(r['pass_rate'])}</td></tr>"
         for r in report.trend.to_dict("records")
     )
     kinds = "".join(f"<th>{k}</th>" for k in KINDS)
@@ -117,7 +117,7 @@ Pass rate = 1 − failed / checked, over the rules of a kind
 <th>failed</th><th>checked</th>
 <th>rate</th><th>threshold</th><th>hospitals over it</th><th>status</th></tr>{rules}</table>
 <h2>趋势 / Trend across loads</h2>
-<table><tr><th>day</th><th>checks</th><th>pass rate</th></tr>{trend}</table>
+<table><tr><th>load (started)</th><th>checks</th><th>pass rate</th></tr>{trend}</table>
 </body></html>
 """
     path.parent.mkdir(parents=True, exist_ok=True)

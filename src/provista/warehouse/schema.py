@@ -203,6 +203,7 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "duplicates BIGINT",
         "quarantined BIGINT",
         "loaded_at TIMESTAMP",
+        "run_started TIMESTAMP",
     ),
     "dq_result": (
         "load_id INTEGER",
