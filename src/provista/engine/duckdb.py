@@ -14,6 +14,9 @@ import pandas as pd
 
 from provista.errors import ProvistaError
 
+# DuckDB's own memory (it spills to disk beyond it); by default it would take 80 % of the machine.
+MEMORY_LIMIT = os.environ.get("PROVISTA_DUCKDB_MEMORY", "2GB")
+
 
 class EngineError(ProvistaError, RuntimeError):
     """The database refused a statement; the message carries the statement."""
@@ -25,7 +28,7 @@ class DuckDBEngine:
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
         try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
+            self.con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         except duckdb.Error as exc:
             raise EngineError(
                 f"cannot open the warehouse {path}: {exc}",
