@@ -124,7 +124,7 @@ class Loader:
         key: bytes,
         province: Province,
         mappings_dir: str | None = None,
-        loaded_hashes: set[str] | None = None,
+        digests: dict[Path, str] | None = None,
         next_load_id: int = 1,
         known: dict[tuple[str, str], dict[str, str]] | None = None,
         run_started: pd.Timestamp | None = None,
@@ -137,7 +137,7 @@ class Loader:
         # Record fingerprints per source (hospital) and table: this load's, and those of earlier loads.
         self.seen: dict[tuple[str, str], dict[str, str]] = {k: dict(v) for k, v in (known or {}).items()}
         self.raw_quarantine: list[pd.DataFrame] = []  # verbatim records, kept out of the warehouse
-        self.loaded_hashes = loaded_hashes if loaded_hashes is not None else set()
+        self.digests = digests or {}  # SHA-256 of each file, computed once when deciding what to load
         self.next_load_id = next_load_id
         self.run_started = (
             run_started if run_started is not None else pd.Timestamp.now()
@@ -160,11 +160,7 @@ class Loader:
 
     def _load_file(self, path: Path, summary: LoadSummary, staged: Collector) -> None:
         source = path.relative_to(self.root).as_posix() if path.is_relative_to(self.root) else path.name
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest in self.loaded_hashes:
-            summary.skipped.append(source)
-            return
-        self.loaded_hashes.add(digest)
+        digest = self.digests.get(path) or hashlib.sha256(path.read_bytes()).hexdigest()
         hospital_id = hospital_of(path)
         load_id, self.next_load_id = self.next_load_id, self.next_load_id + 1
         if path.suffix.lower() == ".dcm" or path.name.lower().endswith((".vcf", ".vcf.gz")):

@@ -161,7 +161,7 @@ def _run_task(
         _TASK["key"],
         _TASK["province"],
         _TASK["mappings_dir"],
-        loaded_hashes=set(_TASK["loaded_hashes"]),
+        digests=_TASK["digests"],
         next_load_id=first_load_id,
         known=_TASK["known"],
         run_started=_TASK["run_started"],
@@ -194,9 +194,9 @@ def _load_all(
     Files whose content was loaded before, or that repeat another file of this load, are skipped.
     """
     loaded = set(engine.frame("SELECT sha256 FROM ingest_log")["sha256"])
-    unique = []
+    unique, digests = [], {}
     for path in files:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest in loaded:
             summary.skipped.append(
                 path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
@@ -228,7 +228,7 @@ def _load_all(
         key=key,
         province=province,
         mappings_dir=mappings_dir,
-        loaded_hashes=frozenset(),
+        digests=digests,
         known=known,
         run_started=pd.Timestamp.now(),
     )
