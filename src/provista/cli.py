@@ -385,3 +385,13 @@ def quality(
     out.print(rules)
     write_html(report, html_file)
     out.print(f"HTML report written to [bold]{html_file}[/]")
+
+
+def _register_domain_commands() -> None:
+    """Commands that live beside their domain (each module exposes ``register(app)``)."""
+    from provista.analytics.surveillance.cli import register as register_surveillance
+
+    register_surveillance(app)
+
+
+_register_domain_commands()

@@ -1,0 +1,1 @@
+"""Analytics on the warehouse: epidemiology, operations, surveillance, forecasting."""

@@ -1,0 +1,1 @@
+"""Public-health surveillance: outbreak detectors and their use on the warehouse."""
