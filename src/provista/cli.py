@@ -390,7 +390,9 @@ def quality(
 def _register_domain_commands() -> None:
     """Commands that live beside their domain (each module exposes ``register(app)``)."""
     from provista.analytics.surveillance.cli import register as register_surveillance
+    from provista.linkage.cli import register as register_linkage
 
+    register_linkage(app)
     register_surveillance(app)
 
 

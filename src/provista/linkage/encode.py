@@ -1,0 +1,272 @@
+"""Identity fields → keyed comparison features: what the linker compares instead of names and numbers.
+
+Linkage must tolerate typos, but the warehouse may not hold a name or an ID number. So each identity field
+is replaced by keyed tokens (BLAKE2b with the pseudonym key, one personalisation per field) that still
+answer the linker's questions:
+
+- ``<field>_t``: one token of the normalised value — equal tokens mean equal values (exact match, and the
+  term frequencies that make 王伟 weaker evidence than 欧阳靖);
+- ``<field>_near``: tokens of the value and of every variant with one character deleted (the deletion
+  neighbourhood). Two values share a token exactly when one substitution, one adjacent transposition, one
+  insertion or one deletion turns one into the other: a typo, without the characters ever being stored;
+- ``<field>_py`` for names: tokens of each Pinyin reading (toneless; every reading of a polyphonic surname
+  such as 单 shan/dan), so 张伟 and 張偉 and "Zhang Wei" agree at the Pinyin level.
+
+Without the key none of the tokens can be recomputed from a guessed name, which is what keeps a dictionary
+attack off the warehouse (see docs/security.md once it exists).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import unicodedata
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from pypinyin import Style, pinyin
+
+# Chinese compound surnames (复姓) that split a full name differently from the usual first character.
+COMPOUND_SURNAMES = frozenset(
+    {
+        "欧阳",
+        "司马",
+        "诸葛",
+        "上官",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "令狐",
+        "夏侯",
+        "端木",
+        "西门",
+        "南宫",
+        "独孤",
+        "百里",
+        "呼延",
+        "轩辕",
+        "澹台",
+        "公冶",
+        "太史",
+        "申屠",
+        "万俟",
+        "闻人",
+        "赫连",
+        "钟离",
+        "宗政",
+        "濮阳",
+        "单于",
+        "歐陽",
+        "諸葛",
+        "司馬",
+        "東方",
+        "長孫",
+    }
+)
+ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
+ID_CHECK = "10X98765432"
+MAX_NEAR_LENGTH = 40
+MAX_READINGS = 4
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NOT_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One identity field: its canonical name and which features it gets."""
+
+    name: str
+    near: bool = True
+    pinyin: bool = False
+
+
+# Every field the linker knows, in the order of the comparisons. A source provides any subset.
+FIELDS: tuple[Field, ...] = (
+    Field("surname", pinyin=True),
+    Field("given_name", pinyin=True),
+    Field("id_number"),
+    Field("birth_date"),
+    Field("sex", near=False),
+    Field("phone"),
+    Field("region"),
+    Field("locality"),
+    Field("address"),
+    Field("street_number", near=False),
+    Field("state", near=False),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+
+
+def normalise_text(value: object) -> str | None:
+    """Full-width → half-width, lower case, no spaces or punctuation; None for an empty value."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).lower()
+    text = _NOT_WORD.sub("", text)
+    return text or None
+
+
+def normalise_id(value: object) -> str | None:
+    """An ID number as upper-case digits and X; 15-digit numbers become their 18-digit form."""
+    text = normalise_text(value)
+    if text is None:
+        return None
+    text = text.upper()
+    if len(text) == 15 and text.isdigit():
+        body = text[:6] + "19" + text[6:]
+        return body + ID_CHECK[int(np.dot(ID_WEIGHTS, [int(c) for c in body])) % 11]
+    return text
+
+
+def id_valid(text: str | None) -> bool | None:
+    """True or False for an 18-character resident ID number by its MOD 11-2 check; None for others."""
+    if text is None or len(text) != 18 or not text[:17].isdigit():
+        return None
+    return ID_CHECK[int(np.dot(ID_WEIGHTS, [int(c) for c in text[:17]])) % 11] == text[17]
+
+
+def normalise_date(value: object) -> str | None:
+    """A date as YYYYMMDD text (kept even when invalid, e.g. 19371233: the digits still compare)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value).strftime("%Y%m%d")
+    digits = re.sub(r"\D", "", str(value))
+    return digits or None
+
+
+def split_chinese_name(full: str) -> tuple[str, str]:
+    """(surname, given name) of a Hanzi name; compound surnames take two characters."""
+    n = 2 if full[:2] in COMPOUND_SURNAMES and len(full) > 2 else 1
+    return full[:n], full[n:]
+
+
+def readings(text: str, surname: bool) -> list[str]:
+    """Toneless Pinyin readings of a name; Latin text is its own reading."""
+    if not _CJK.search(text):
+        return [text]
+    per_char = pinyin(text, style=Style.NORMAL, heteronym=True, errors="default")
+    if not surname:
+        per_char = [c[:1] for c in per_char]
+    options = ["".join(p) for p in itertools.islice(itertools.product(*per_char), MAX_READINGS)]
+    return list(dict.fromkeys(options))
+
+
+def deletion_neighbourhood(text: str) -> list[str]:
+    """The text and every variant with one character deleted."""
+    if len(text) > MAX_NEAR_LENGTH:
+        return [text]
+    return list(dict.fromkeys([text, *(text[:i] + text[i + 1 :] for i in range(len(text)))]))
+
+
+class Encoder:
+    """Keyed tokens of identity values. 64-bit tokens for equality; 32-bit for the neighbourhoods."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = hashlib.sha256(b"provista-linkage\x1f" + key).digest()
+
+    def token(self, field: str, value: str, bits: int = 64) -> int:
+        digest = hashlib.blake2b(
+            value.encode(), key=self._key, digest_size=bits // 8, person=field.encode()[:16]
+        ).digest()
+        return int.from_bytes(digest, "little", signed=True)
+
+    def near_tokens(self, field: str, value: str) -> list[int]:
+        return [self.token(field + "~", d, 32) for d in deletion_neighbourhood(value)]
+
+    def pinyin_tokens(self, field: str, value: str) -> list[int]:
+        """Shared by surname and given name, so that swapped names can be recognised."""
+        return [self.token("py", r) for r in readings(value, surname=field == "surname")]
+
+    def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Canonical identity columns (any subset of FIELDS, plus ``unique_id``) → feature columns.
+
+        ``surname`` and ``given_name`` may instead come as one ``name`` column: a Hanzi name is split at
+        its surname; a Latin one at its last space (family name last).
+        """
+        src = frame.copy()
+        if "name" in src and "surname" not in src:
+            src["surname"], src["given_name"] = _split_names(src.pop("name"))
+        out = pd.DataFrame({"unique_id": src["unique_id"].astype(str).to_numpy()})
+        for field in FIELDS:
+            if field.name not in src:
+                continue
+            norm = _normalised(field.name, src[field.name])
+            out[f"{field.name}_t"] = _per_value(norm, partial(self.token, field.name))
+            if field.near:
+                out[f"{field.name}_near"] = _per_value(norm, partial(self.near_tokens, field.name))
+            if field.pinyin:
+                out[f"{field.name}_py"] = _per_value(norm, partial(self.pinyin_tokens, field.name))
+            if field.name == "id_number":
+                out["id_valid"] = _per_value(norm, id_valid)
+            if field.name == "birth_date":
+                out["birth_ym_t"] = _per_value(norm, lambda v: self.token("birth_ym", v[:6]))
+        if "surname" in src and "given_name" in src:
+            full = (
+                _normalised("surname", src["surname"]).fillna("")
+                + "\x1f"
+                + _normalised("given_name", src["given_name"]).fillna("")
+            )
+            out["name_t"] = _per_value(full.where(full != "\x1f"), lambda v: self.token("name", v))
+        return out
+
+
+def _split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
+    def split(value: object) -> tuple[str | None, str | None]:
+        text = normalise_text(value) if value is not None else None
+        if text is None:
+            return None, None
+        raw = unicodedata.normalize("NFKC", str(value)).strip()
+        if _CJK.search(text):
+            return split_chinese_name(text)
+        parts = raw.lower().rsplit(" ", 1)
+        return (parts[1], parts[0]) if len(parts) == 2 else (parts[0], None)
+
+    pairs = [split(v) for v in names.tolist()]
+    return (
+        pd.Series([p[0] for p in pairs], index=names.index, dtype=object),
+        pd.Series([p[1] for p in pairs], index=names.index, dtype=object),
+    )
+
+
+def _normalised(field: str, values: pd.Series) -> pd.Series:
+    fn: Callable[[object], str | None] = (
+        normalise_id if field == "id_number" else normalise_date if field == "birth_date" else normalise_text
+    )
+    if field == "sex":
+        fn = _normalise_sex
+    return pd.Series(_map_unique(values.astype(object).tolist(), fn), index=values.index, dtype=object)
+
+
+def _normalise_sex(value: object) -> str | None:
+    text = normalise_text(value)
+    return {"男": "m", "1": "m", "male": "m", "女": "f", "2": "f", "female": "f"}.get(text or "", text)
+
+
+def _per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
+    """``fn`` of each non-null value, computed once per distinct value."""
+    return pd.Series(
+        _map_unique(values.tolist(), lambda v: None if v is None else fn(str(v))),
+        index=values.index,
+        dtype=object,
+    )
+
+
+def _map_unique(values: Iterable[Hashable], fn: Callable[[object], object]) -> list[object]:
+    cache: dict[Hashable, object] = {}
+    out = []
+    for v in values:
+        key = None if v is None or (isinstance(v, float) and v != v) else v
+        if key not in cache:
+            cache[key] = fn(key) if key is not None else None
+        out.append(cache[key])
+    return out

@@ -1,0 +1,206 @@
+"""The Fellegi–Sunter model over the keyed features of ``encode``, trained and scored by Splink.
+
+One set of rules serves every source: each identity field a source provides gets its comparison (levels
+from exact to a one-character difference, a Pinyin reading, names swapped), and the blocking rules and
+training sessions use whichever fields are there. Nothing is tuned to one data set: the m and u
+probabilities are learnt from the data by expectation maximisation and random sampling.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+from splink import Linker, SettingsCreator
+from splink.backends.duckdb import DuckDBAPI
+
+from provista.linkage.encode import FIELDS
+
+LinkType = Literal["dedupe_only", "link_only"]
+# Pairs at or above this probability are links (a false merge mixes two people: stay conservative).
+MATCH_THRESHOLD = 0.99
+# Scored pairs below this probability are not kept.
+SCORE_FLOOR = 0.5
+U_SAMPLE_PAIRS = 2_000_000
+SEED = 20201101
+
+
+def overlap(column: str, dialect: str) -> str:
+    """SQL: the two records' token arrays share a token."""
+    if dialect == "spark":
+        return f"arrays_overlap({column}_l, {column}_r)"
+    return f"list_has_any({column}_l, {column}_r)"
+
+
+def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
+    return {"sql_condition": sql, "label_for_charts": label, **extra}
+
+
+def _null(column: str) -> dict[str, Any]:
+    return _level(f"{column}_l IS NULL OR {column}_r IS NULL", "missing", is_null_level=True)
+
+
+def _name_comparison(name: str, other: str, columns: set[str], dialect: str) -> dict[str, Any]:
+    levels = [
+        _null(f"{name}_t"),
+        _level(
+            f"{name}_t_l = {name}_t_r",
+            "exact",
+            tf_adjustment_column=f"{name}_t",
+            tf_adjustment_weight=1.0,
+        ),
+        _level(overlap(f"{name}_py", dialect), "same Pinyin"),
+        _level(overlap(f"{name}_near", dialect), "one character apart"),
+    ]
+    if f"{other}_py" in columns:
+        levels.append(
+            _level(
+                f"{overlap(f'{name}_py', dialect).replace(f'{name}_py_r', f'{other}_py_r')}",
+                "swapped with " + other.replace("_", " "),
+            )
+        )
+    levels.append(_level("ELSE", "different"))
+    return {"output_column_name": name, "comparison_levels": levels}
+
+
+def _simple_comparison(name: str, near: bool, dialect: str) -> dict[str, Any]:
+    levels = [_null(f"{name}_t"), _level(f"{name}_t_l = {name}_t_r", "exact")]
+    if near:
+        levels.append(_level(overlap(f"{name}_near", dialect), "one character apart"))
+    levels.append(_level("ELSE", "different"))
+    return {"output_column_name": name, "comparison_levels": levels}
+
+
+def _id_comparison(dialect: str) -> dict[str, Any]:
+    near = overlap("id_number_near", dialect)
+    both_valid = "coalesce(id_valid_l AND id_valid_r, false)"
+    return {
+        "output_column_name": "id_number",
+        "comparison_levels": [
+            _null("id_number_t"),
+            _level("id_number_t_l = id_number_t_r", "exact"),
+            _level(f"{near} AND NOT {both_valid}", "one character apart, a check digit fails"),
+            _level(near, "one character apart, both valid"),
+            _level(f"{both_valid}", "different, both valid"),
+            _level("ELSE", "different"),
+        ],
+    }
+
+
+def _birth_comparison(dialect: str) -> dict[str, Any]:
+    return {
+        "output_column_name": "birth_date",
+        "comparison_levels": [
+            _null("birth_date_t"),
+            _level("birth_date_t_l = birth_date_t_r", "exact"),
+            _level(overlap("birth_date_near", dialect), "one digit apart"),
+            _level("birth_ym_t_l = birth_ym_t_r", "same year and month"),
+            _level("ELSE", "different"),
+        ],
+    }
+
+
+def comparisons(columns: set[str], dialect: str = "duckdb") -> list[Any]:
+    """One comparison per identity field present in ``columns`` (the encoded feature columns)."""
+    out: list[Any] = []
+    for f in FIELDS:
+        if f"{f.name}_t" not in columns:
+            continue
+        if f.name == "surname":
+            out.append(_name_comparison("surname", "given_name", columns, dialect))
+        elif f.name == "given_name":
+            out.append(_name_comparison("given_name", "surname", columns, dialect))
+        elif f.name == "id_number":
+            out.append(_id_comparison(dialect))
+        elif f.name == "birth_date":
+            out.append(_birth_comparison(dialect))
+        else:
+            out.append(_simple_comparison(f.name, f.near, dialect))
+    return out
+
+
+# Candidate pairs: records that agree on one of these. Each stays small on a province of millions.
+BLOCKING = (
+    ("id_number_t",),
+    ("birth_date_t", "surname_t"),
+    ("birth_date_t", "given_name_t"),
+    ("surname_t", "given_name_t", "birth_ym_t"),
+    ("surname_t", "given_name_t", "region_t"),
+    ("phone_t",),
+    ("address_t",),
+    ("region_t", "street_number_t", "locality_t"),
+)
+# Training sessions: each one fixes some fields and learns the others from the pairs that agree on them.
+TRAINING = (("birth_date_t",), ("surname_t", "given_name_t"), ("id_number_t",), ("phone_t",))
+
+
+def _rule(cols: tuple[str, ...]) -> Any:
+    return " AND ".join(f"l.{c} = r.{c}" for c in cols)
+
+
+def _available(rules: tuple[tuple[str, ...], ...], columns: set[str]) -> list[tuple[str, ...]]:
+    return [r for r in rules if all(c in columns for c in r)]
+
+
+@dataclass
+class LinkResult:
+    """Scored pairs above SCORE_FLOOR and the trained model (Splink's JSON) that scored them."""
+
+    pairs: pd.DataFrame  # unique_id_l, unique_id_r, match_weight, match_probability
+    model: dict[str, Any]
+    comparisons_made: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def settings(
+    columns: set[str], dialect: str = "duckdb", link_type: LinkType = "dedupe_only"
+) -> dict[str, Any]:
+    return SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name="unique_id",
+        comparisons=comparisons(columns, dialect),
+        blocking_rules_to_generate_predictions=[_rule(r) for r in _available(BLOCKING, columns)],
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+        additional_columns_to_retain=[],
+    ).create_settings_dict(sql_dialect_str=dialect)
+
+
+def train_and_score(frames: list[pd.DataFrame], threshold: float = SCORE_FLOOR) -> LinkResult:
+    """Train on ``frames`` and score their candidate pairs: one frame de-duplicates, two link.
+
+    Every frame holds the columns of ``Encoder.encode`` (``unique_id`` unique across frames).
+    """
+    quiet_splink()
+    columns = set(frames[0].columns)
+    link_type: LinkType = "dedupe_only" if len(frames) == 1 else "link_only"
+    db = DuckDBAPI()
+    tables = [db.register(f) for f in frames]
+    model = train(Linker(tables, settings(columns, link_type=link_type), log_level=logging.ERROR), columns)
+    scored = score(Linker(tables, model, log_level=logging.ERROR, validate_settings=False), threshold)
+    return LinkResult(pairs=scored, model=model)
+
+
+def quiet_splink() -> None:
+    """Splink logs every step at INFO, and untrained levels (no pair reached them) at WARNING."""
+    logging.getLogger("splink").setLevel(logging.ERROR)
+
+
+def score(linker: Linker, threshold: float = SCORE_FLOOR) -> pd.DataFrame:
+    scored = linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
+    return scored[["unique_id_l", "unique_id_r", "match_weight", "match_probability"]].reset_index(drop=True)
+
+
+def train(linker: Linker, columns: set[str]) -> dict[str, Any]:
+    """Estimate λ from near-certain rules, u by random sampling, m by EM; return the model (JSON)."""
+    deterministic = [_rule(r) for r in _available((("id_number_t",), BLOCKING[3]), columns)]
+    linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+    linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+    for rule in _available(TRAINING, columns):
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            _rule(rule), estimate_without_term_frequencies=True
+        )
+    model: dict[str, Any] = linker.misc.save_model_to_json(overwrite=True)
+    return model
