@@ -22,6 +22,16 @@ class EngineError(ProvistaError, RuntimeError):
     """The database refused a statement; the message carries the statement."""
 
 
+def linkage_backend(work_dir: Path | None = None) -> Any:
+    """Splink's DuckDB backend on a scratch in-memory database (spilling to ``work_dir``)."""
+    from splink.backends.duckdb import DuckDBAPI
+
+    config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT}
+    if work_dir is not None:
+        config["temp_directory"] = str(work_dir)
+    return DuckDBAPI(connection=duckdb.connect(":memory:", config=config))
+
+
 class DuckDBEngine:
     """A connection to one warehouse file."""
 

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from provista.ingest.dicom import read_dicom
 from provista.ingest.fhir import read_fhir
 from provista.ingest.tabular import read_tabular
 from provista.ingest.vcf import read_vcf
+from provista.linkage.encode import Encoder
 from provista.privacy.pseudonym import Pseudonymiser
 from provista.quality.checks import Context
 from provista.quality.clean import clean
@@ -28,6 +30,28 @@ from provista.quality.rules import load_rules
 from provista.synth.diseases import CLASS_EN, DISEASES
 from provista.synth.province import Province
 from provista.warehouse.schema import TARGET, columns
+
+# Source columns of person records → the linker's identity fields (linkage/encode.py).
+IDENTITY_FIELDS: dict[str, dict[str, str]] = {
+    "patients": {
+        "name": "name",
+        "id_number": "id_number",
+        "birth_date": "birth_date",
+        "sex": "sex",
+        "phone": "phone",
+        "county_code": "region",
+        "address": "address",
+    },
+    "case_reports": {
+        "name": "name",
+        "id_number": "id_number",
+        "birth_date": "birth_date",
+        "sex": "sex",
+        "phone": "phone",
+        "address_code": "region",
+        "address": "address",
+    },
+}
 
 
 class LoadAccountingError(ProvistaError, RuntimeError):
@@ -42,6 +66,7 @@ class LoadSummary:
     loaded: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    linkage: Any = None  # the person index's LinkStats, once the build has linked
     reasons: Counter[str] = field(default_factory=Counter)
     tables: Counter[str] = field(default_factory=Counter)
     failed: list[str] = field(default_factory=list)  # files refused whole, with the reason
@@ -131,6 +156,7 @@ class Loader:
     ) -> None:
         self.root, self.mappings_dir = root, mappings_dir
         self.pseudo = Pseudonymiser(key)
+        self.encoder = Encoder(key)
         self.ctx = Context({c.code for c in province.counties}, dict(province.outdated_codes))
         self.disease = {d.name_zh: d for d in DISEASES}
         self.buffer = sink
@@ -248,6 +274,8 @@ class Loader:
             counts["quarantined"] += len(result.quarantine)
             rows = self._to_warehouse(table, result.records, hospital_id, source)
             staged.append(TARGET[table], rows)
+            if table in IDENTITY_FIELDS:
+                staged.append("identity", self._identity(table, result.records, rows, hospital_id))
             counts["loaded"] += len(rows)
             summary.tables[TARGET[table]] += len(rows)
             repaired = pd.DataFrame(
@@ -370,6 +398,22 @@ class Loader:
         summary.rows_in += len(frame)
         summary.loaded += len(frame)
         summary.tables[table] += len(frame)
+
+    def _identity(
+        self, table: str, r: pd.DataFrame, rows: pd.DataFrame, hospital_id: str | None
+    ) -> pd.DataFrame:
+        """The records' identities as keyed linkage features (the values themselves go no further)."""
+        fields = IDENTITY_FIELDS[table]
+        source = r[[c for c in fields if c in r]].rename(columns=fields)
+        source["unique_id"] = (rows["patient_key"] if table == "patients" else rows["report_id"]).to_numpy()
+        out = self.encoder.encode(source).rename(columns={"unique_id": "record_key"})
+        out["kind"] = "patient" if table == "patients" else "case_report"
+        out["hospital_id"] = hospital_id
+        valid = out["id_valid"].eq(True).to_numpy() if "id_valid" in out else False
+        out["id_person_key"] = rows["person_key"].where(valid).to_numpy()
+        out["source_file"] = rows["source_file"].to_numpy()
+        out["record_ref"] = r["record_ref"].to_numpy()
+        return out
 
     def _to_warehouse(
         self, table: str, r: pd.DataFrame, hospital_id: str | None, source: str

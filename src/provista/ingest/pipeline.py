@@ -28,6 +28,8 @@ from provista.ingest.loader import (
     hospital_of,
 )
 from provista.ingest.mapping import SourceFormatError
+from provista.linkage.empi import LinkStats, link_persons
+from provista.linkage.overrides import effective
 from provista.synth.province import Province, load_province
 from provista.warehouse.marts import build_marts
 from provista.warehouse.schema import FACTS, create_all
@@ -96,8 +98,9 @@ def _load_registry(engine: DuckDBEngine, sources: Path, province: Province) -> N
         engine.append("hospital", pd.read_csv(hospitals, dtype={"county_code": str, "city_code": str}))
 
 
-def _finalise(engine: DuckDBEngine, report: Progress) -> None:
-    """Derived tables: one row per linked person, each encounter's person, and the marts."""
+def _finalise(engine: DuckDBEngine, report: Progress, warehouse: Path) -> LinkStats:
+    """Derived tables: the person index, one row per linked person, each encounter's person, the marts."""
+    stats = link_persons(engine, effective(warehouse), report)
     report("persons", 0, 1)
     engine.execute(
         "CREATE OR REPLACE TABLE person AS SELECT person_key, any_value(sex) AS sex, "
@@ -111,6 +114,7 @@ def _finalise(engine: DuckDBEngine, report: Progress) -> None:
     report("persons", 1, 1)
     marts = build_marts(engine)
     report("marts", len(marts), len(marts))
+    return stats
 
 
 def _verify_accounting(engine: DuckDBEngine) -> None:
@@ -276,7 +280,7 @@ def build(
         _load_registry(engine, sources, prov)
         raw = _load_all(engine, sources, key, prov, mappings_dir, files, summary, report, jobs)
         _verify_accounting(engine)
-        _finalise(engine, report)
+        summary.linkage = _finalise(engine, report, warehouse)
     _save_quarantine_store(warehouse, raw, append=False)
     return summary
 
@@ -313,7 +317,7 @@ def ingest(
             jobs,
         )
         _verify_accounting(engine)
-        _finalise(engine, report)
+        summary.linkage = _finalise(engine, report, warehouse)
     _save_quarantine_store(warehouse, raw, append=True)
     return summary
 

@@ -75,6 +75,8 @@ COMPOUND_SURNAMES = frozenset(
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = "10X98765432"
 MAX_NEAR_LENGTH = 40
+# Below this length one edit is most of the value: "wang" and "wan" are not a typo of each other.
+MIN_NEAR_LENGTH = 4
 MAX_READINGS = 4
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NOT_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -162,8 +164,8 @@ def readings(text: str, surname: bool) -> list[str]:
 
 
 def deletion_neighbourhood(text: str) -> list[str]:
-    """The text and every variant with one character deleted."""
-    if len(text) > MAX_NEAR_LENGTH:
+    """The text and every variant with one character deleted (none for very short or long texts)."""
+    if not MIN_NEAR_LENGTH <= len(text) <= MAX_NEAR_LENGTH:
         return [text]
     return list(dict.fromkeys([text, *(text[:i] + text[i + 1 :] for i in range(len(text)))]))
 
@@ -181,6 +183,9 @@ class Encoder:
         return int.from_bytes(digest, "little", signed=True)
 
     def near_tokens(self, field: str, value: str) -> list[int]:
+        """Names by their first Pinyin reading: a Hanzi typo is one letter or a whole syllable apart."""
+        if FIELD_BY_NAME[field].pinyin:
+            value = readings(value, surname=field == "surname")[0]
         return [self.token(field + "~", d, 32) for d in deletion_neighbourhood(value)]
 
     def pinyin_tokens(self, field: str, value: str) -> list[int]:

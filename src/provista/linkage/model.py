@@ -15,7 +15,9 @@ from typing import Any, Literal
 import pandas as pd
 from splink import Linker, SettingsCreator
 from splink.backends.duckdb import DuckDBAPI
+from splink.internals.exceptions import SplinkException
 
+from provista.errors import ProvistaError
 from provista.linkage.encode import FIELDS
 
 LinkType = Literal["dedupe_only", "link_only"]
@@ -133,7 +135,7 @@ BLOCKING = (
     ("region_t", "street_number_t", "locality_t"),
 )
 # Training sessions: each one fixes some fields and learns the others from the pairs that agree on them.
-TRAINING = (("birth_date_t",), ("surname_t", "given_name_t"), ("id_number_t",), ("phone_t",))
+TRAINING = (("birth_date_t",), ("surname_t", "given_name_t"))
 
 
 def _rule(cols: tuple[str, ...]) -> Any:
@@ -193,14 +195,27 @@ def score(linker: Linker, threshold: float = SCORE_FLOOR) -> pd.DataFrame:
     return scored[["unique_id_l", "unique_id_r", "match_weight", "match_probability"]].reset_index(drop=True)
 
 
+class TrainingError(ProvistaError, RuntimeError):
+    """Too few records, or too little variety, to learn the model from."""
+
+
 def train(linker: Linker, columns: set[str]) -> dict[str, Any]:
-    """Estimate λ from near-certain rules, u by random sampling, m by EM; return the model (JSON)."""
-    deterministic = [_rule(r) for r in _available((("id_number_t",), BLOCKING[3]), columns)]
-    linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
-    linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
-    for rule in _available(TRAINING, columns):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            _rule(rule), estimate_without_term_frequencies=True
-        )
+    """Estimate λ from near-certain rules, u by random sampling, m by EM; return the model (JSON).
+
+    Raises TrainingError when a session cannot learn (e.g. a handful of records: no candidate pairs).
+    """
+    rules = _available(TRAINING, columns)
+    if not rules:
+        raise TrainingError("no birth dates or names to train on")
+    try:
+        deterministic = [_rule(r) for r in _available((("id_number_t",), BLOCKING[3]), columns)]
+        linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+        for rule in rules:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                _rule(rule), estimate_without_term_frequencies=True
+            )
+    except (ValueError, ZeroDivisionError, SplinkException) as exc:
+        raise TrainingError(f"the linkage model could not be trained: {str(exc).splitlines()[0]}") from None
     model: dict[str, Any] = linker.misc.save_model_to_json(overwrite=True)
     return model

@@ -10,8 +10,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from provista.linkage.encode import FIELDS
+
 if TYPE_CHECKING:
     from provista.engine import DuckDBEngine
+
+
+def feature_columns() -> tuple[str, ...]:
+    """The identity table's keyed linkage features (linkage/encode.py), typed."""
+    cols: list[str] = []
+    for f in FIELDS:
+        cols.append(f"{f.name}_t BIGINT")
+        if f.near:
+            cols.append(f"{f.name}_near INTEGER[]")
+        if f.pinyin:
+            cols.append(f"{f.name}_py BIGINT[]")
+    return (*cols, "id_valid BOOLEAN", "birth_ym_t BIGINT", "name_t BIGINT")
+
 
 LINEAGE = ("source_file VARCHAR NOT NULL", "record_ref VARCHAR NOT NULL")
 
@@ -217,6 +232,29 @@ _TABLES: dict[str, tuple[str, ...]] = {
         "failed BIGINT",
     ),
     "repair_log": ("load_id INTEGER", "source_file VARCHAR", "what VARCHAR", "count BIGINT"),
+    # The master patient index (linkage/): one row per source person record, with keyed features only.
+    "identity": (
+        "record_key VARCHAR",  # patient_record.patient_key, or case_report.report_id
+        "kind VARCHAR",  # patient or case_report
+        "hospital_id VARCHAR",
+        "id_person_key VARCHAR",  # the pseudonym of a valid ID number, when the record has one
+        "person_key VARCHAR",  # the linked person
+        *feature_columns(),
+        *LINEAGE,
+    ),
+    "link_pair": (  # candidate pairs the model scored (representative records), for review and audit
+        "record_key_l VARCHAR",
+        "record_key_r VARCHAR",
+        "match_weight DOUBLE",
+        "match_probability DOUBLE",
+    ),
+    "link_model": (
+        "trained_at TIMESTAMP",
+        "model_json VARCHAR",  # Splink's model: comparisons, m and u probabilities (no record data)
+        "records BIGINT",
+        "threshold DOUBLE",
+        "note VARCHAR",  # why no model was trained, if none was
+    ),
 }
 TABLES: dict[str, str] = {name: ", ".join(cols) for name, cols in _TABLES.items()}
 # Source table -> warehouse table.
