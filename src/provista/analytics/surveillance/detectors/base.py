@@ -74,7 +74,11 @@ class Param:
 
     def convert(self, value: Any) -> Any:
         if isinstance(value, str) and self.parse is not str:
-            value = self.parse(value)
+            try:
+                value = self.parse(value)
+            except ValueError as exc:
+                plain: dict[Any, str] = {int: "not a whole number", float: "not a number"}
+                raise ValueError(plain.get(self.parse, str(exc))) from None
         if self.choices and value not in self.choices:
             raise ValueError(f"expected one of {', '.join(self.choices)}")
         if value is not None and not self.check(value):
