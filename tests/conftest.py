@@ -16,6 +16,9 @@ SHARED = ROOT.parent / "shared"
 TINY_SEED = 7
 
 
+KEY = bytes(range(32))  # the tests' pseudonym key
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not (SHARED / "data").is_dir():
@@ -44,6 +47,17 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def warehouse(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny province built once (shared by the ingest and linkage tests; open it read-only)."""
+    from provista.ingest.pipeline import build
+
+    path = tmp_path_factory.mktemp("warehouse") / "provista.duckdb"
+    summary = build(tiny, path, KEY)
+    assert not summary.failed
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -21,16 +21,7 @@ from provista.ingest.pipeline import build, ingest, quarantine_store
 from provista.ingest.tabular import detect_encoding, read_tabular
 from provista.quality.score import score
 from provista.warehouse.schema import FACTS
-
-KEY = bytes(range(32))
-
-
-@pytest.fixture(scope="session")
-def warehouse(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("warehouse") / "provista.duckdb"
-    summary = build(tiny, path, KEY)
-    assert not summary.failed
-    return path
+from tests.conftest import KEY
 
 
 @pytest.fixture
@@ -167,7 +158,7 @@ def test_a_failed_build_leaves_the_current_warehouse_untouched(
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(pipeline.Loader, "load_file", boom)
+    monkeypatch.setattr(pipeline, "link_persons", boom)  # late in the build, after every file loaded
     with pytest.raises(RuntimeError):
         build(tiny, copy, KEY)
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest

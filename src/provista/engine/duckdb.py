@@ -84,6 +84,12 @@ class DuckDBEngine:
         sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
         return [r[0] for r in self.con.execute(sql).fetchall()]
 
+    def __enter__(self) -> DuckDBEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.con.close()
 

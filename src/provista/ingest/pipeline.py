@@ -142,8 +142,12 @@ def _verify_accounting(engine: DuckDBEngine) -> None:
         )
 
 
-# What worker processes need, inherited by fork (never pickled).
+# What worker processes need: set once per worker by ``_init_worker``.
 _TASK: dict[str, Any] = {}
+
+
+def _init_worker(task: dict[str, Any]) -> None:
+    _TASK.update(task)
 
 
 def _tasks(root: Path, files: list[Path]) -> list[list[Path]]:
@@ -240,7 +244,10 @@ def _load_all(
     raw: list[pd.DataFrame] = []
     done = 0
     try:
-        with mp.get_context("fork").Pool(jobs) if jobs > 1 else nullcontext() as pool:
+        # forkserver, not fork: a process that already ran DuckDB or Splink threads (a server, a test
+        # session) must not fork them mid-lock; each worker gets the task once, pickled.
+        context = mp.get_context("forkserver")
+        with context.Pool(jobs, _init_worker, (dict(_TASK),)) if jobs > 1 else nullcontext() as pool:
             results = pool.imap(_run_task, tasks) if pool else map(_run_task, tasks)
             for (frames, part, quarantined), (_, group) in zip(results, tasks, strict=True):
                 for table, chunk in frames.items():
