@@ -197,6 +197,7 @@ def demo(
             summary = run_build(sources, target, _key(create=True), progress=report, jobs=settings.jobs)
         _load_summary(summary, f"Warehouse {target}")
     _score_table(sources, target)
+    _link_score(sources, target)
     out.print(
         "\nNext: the web dashboard (`provista serve`) is being built; see the README, 'Where to go next'."
     )
@@ -217,9 +218,28 @@ def _load_summary(summary: Any, title: str) -> None:
         table.add_row(what, f"{count:,}")
     for reason, count in summary.reasons.most_common():
         table.add_row(f"  quarantined: {reason}", f"{count:,}")
+    link = summary.linkage
+    if link is not None and link.records:
+        table.add_row("person records linked (EMPI)", f"{link.records:,}")
+        table.add_row("  persons", f"{link.persons:,}")
+        table.add_row("  links made by the model", f"{link.links:,}")
     out.print(table)
+    if link is not None and link.note:
+        console.print(f"[yellow]Linkage:[/] {link.note}", soft_wrap=True)
     for failure in summary.failed:
         console.print(f"[bold red]File refused:[/] {failure}", soft_wrap=True)
+
+
+def _link_score(sources: Path, warehouse: Path) -> None:
+    from provista.engine import DuckDBEngine
+    from provista.linkage.evaluate import score_person_index
+
+    with DuckDBEngine(warehouse, read_only=True) as engine:
+        s = score_person_index(engine, sources)
+    out.print(
+        f"Person index (EMPI) against truth/identities.csv: {s['records']:,} records, "
+        f"precision {s['precision']:.4%}, recall {s['recall']:.4%}, F1 {s['f1']:.4%}"
+    )
 
 
 def _score_table(sources: Path, warehouse: Path) -> None:

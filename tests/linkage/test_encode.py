@@ -64,3 +64,18 @@ def test_features_hold_no_value_and_agree_across_scripts() -> None:
         assert secret not in text
     # Another key, other tokens: without the key nothing can be recomputed.
     assert Encoder(bytes(32)).encode(frame).loc[0, "id_number_t"] != f.loc[0, "id_number_t"]
+
+
+def test_a_valid_id_number_supplies_a_missing_birth_date_sex_and_county() -> None:
+    frame = pd.DataFrame(
+        {
+            "unique_id": ["a", "b"],
+            "id_number": ["11010519491231002X", "11010519491231002X"],
+            "birth_date": [None, "1949-12-31"],
+            "sex": [None, "女"],  # 17th digit 2: even, a woman
+            "region": [None, "110105"],
+        }
+    )
+    f = Encoder(KEY).encode(frame)
+    for field in ("birth_date_t", "sex_t", "region_t"):
+        assert f.loc[0, field] == f.loc[1, field], field

@@ -201,6 +201,8 @@ class Encoder:
         src = frame.copy()
         if "name" in src and "surname" not in src:
             src["surname"], src["given_name"] = _split_names(src.pop("name"))
+        if "id_number" in src:
+            _fill_from_id(src)
         out = pd.DataFrame({"unique_id": src["unique_id"].astype(str).to_numpy()})
         for field in FIELDS:
             if field.name not in src:
@@ -223,6 +225,24 @@ class Encoder:
             )
             out["name_t"] = _per_value(full.where(full != "\x1f"), lambda v: self.token("name", v))
         return out
+
+
+def _fill_from_id(src: pd.DataFrame) -> None:
+    """A valid resident ID number carries birth date, sex and county: fill them where a record lacks them."""
+    ids = pd.Series([normalise_id(v) for v in src["id_number"].tolist()], index=src.index, dtype=object)
+    valid = ids.map(lambda v: id_valid(v) is True)
+    if not valid.any():
+        return
+    derived = {
+        "birth_date": ids.str[6:14],
+        "sex": ids.str[16].map(lambda d: "m" if int(d) % 2 else "f", na_action="ignore"),
+        "region": ids.str[:6],
+    }
+    for field, values in derived.items():
+        if field not in src:
+            src[field] = None
+        missing = src[field].isna() & valid
+        src.loc[missing, field] = values[missing]
 
 
 def _split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
