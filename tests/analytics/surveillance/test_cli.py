@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -83,3 +84,18 @@ def test_unknown_method_lists_the_methods(tmp_path: Path):
     result = detect("--method", "holt-winters", "-i", str(tmp_path / "x.csv"), "-o", str(tmp_path / "y.csv"))
     assert result.exit_code == 2
     assert "ears-c1" in result.output and "mpm" in result.output
+
+
+def test_daily_dates_give_daily_frequency(tmp_path: Path):
+    days = pd.date_range("2019-01-01", "2022-12-31", freq="D")
+    counts = np.random.default_rng(5).poisson(4, len(days))
+    source, out = tmp_path / "daily.csv", tmp_path / "out.csv"
+    pd.DataFrame({"t": range(1, len(days) + 1), "date": days.date, "observed": counts}).to_csv(
+        source, index=False
+    )
+    result = detect("--method", "mpm", "-i", str(source), "-o", str(out), "-p", "percentile=90")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"window \(resolved\)\s*│\s*7\s*│", result.output), result.output
+    table = pd.read_csv(out)
+    assert (table["n_windows"] == 15).all()
+    assert (table["upperbound"] >= 0).all()

@@ -238,3 +238,21 @@ def test_muan_threshold_is_at_least_the_plug_in_one(salm_newport: CountSeries):
     assert (muan["mu0"] > plug_in["mu0"]).all()
     ok = plug_in["upperbound"].notna()
     assert (muan.loc[ok, "upperbound"] >= plug_in.loc[ok, "upperbound"]).all()
+
+
+def test_population_offset_of_a_constant_population_changes_nothing(salm_newport: CountSeries):
+    params = {"range": (500, 528)}
+    plain = detect_outbreaks(salm_newport, "farrington-flexible", **params).table
+    constant = replace(salm_newport, population=np.full(salm_newport.n, 80e6))
+    offset = detect_outbreaks(constant, "farrington-flexible", populationOffset=True, **params).table
+    np.testing.assert_allclose(offset["upperbound"], plain["upperbound"], rtol=1e-9)
+    assert offset["alarm"].tolist() == plain["alarm"].tolist()
+
+
+def test_classic_farrington_goes_on_with_missing_reference_weeks_and_warns(salm_newport: CountSeries):
+    from provista.errors import StatisticalWarning
+
+    with pytest.warns(StatisticalWarning, match="lack some of the 21 reference values"):
+        table = detect_outbreaks(salm_newport, "farrington", b=3, range=(158, 170)).table
+    assert table["ref_idx"].iloc[0].count(";") + 1 < 21
+    assert table["ref_idx"].iloc[-1].count(";") + 1 == 21

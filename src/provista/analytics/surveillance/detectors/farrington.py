@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,21 +186,30 @@ class Farrington(Detector):
     title = "Farrington (classic)"
     params = (RANGE, B, W, REWEIGHT, ALPHA, TREND, LIMIT54, POWERTRANS)
 
-    def earliest(self, series: CountSeries) -> int:
-        """First period with all b·(2w+1) reference values (the package would go on with fewer)."""
+    def _first_with(self, series: CountSeries, enough: Callable[[list[int | None]], bool]) -> int:
         require_calendar(series, self.name)
         b, w = self.control["b"], self.control["w"]
-        for k in range(1, series.n + 1):
-            if None not in classic_reference(series, k, b, w):
-                return k
-        return series.n + 1
+        return next(
+            (k for k in range(1, series.n + 1) if enough(classic_reference(series, k, b, w))), series.n + 1
+        )
+
+    def earliest(self, series: CountSeries) -> int:
+        """First period with 3 reference values; like the package, fewer than b·(2w+1) only warn."""
+        return self._first_with(series, lambda refs: sum(i is not None for i in refs) >= 3)
+
+    def default_first(self, series: CountSeries) -> int:
+        """First period with all b·(2w+1) reference values (the package's default range has fewer)."""
+        return self._first_with(series, lambda refs: None not in refs)
 
     def _score(self, series: CountSeries, t: np.ndarray) -> dict[str, Any]:
         c = self.control
         z = float(stats.norm.ppf(1 - c["alpha"] / 2))
-        rows = []
+        rows, incomplete = [], []
         for k in t:
-            refs = [i for i in classic_reference(series, int(k), c["b"], c["w"]) if i is not None]
+            all_refs = classic_reference(series, int(k), c["b"], c["w"])
+            refs = [i for i in all_refs if i is not None]
+            if len(refs) < len(all_refs):
+                incomplete.append(int(k))
             wtime = np.array(refs, dtype=float)
             y = series.y(np.array(refs))
             x = np.column_stack([np.ones(len(refs)), wtime])
@@ -230,6 +240,13 @@ class Farrington(Detector):
                     "pred_median": float(stats.norm.ppf(0.5, loc=mu0**e, scale=sd) ** (1 / e)),
                     "ref_idx": ";".join(map(str, refs)),
                 }
+            )
+        if incomplete:
+            warnings.warn(
+                f"{self.name}: {len(incomplete)} period(s) from t = {incomplete[0]} on lack some of the "
+                f"{c['b'] * (2 * c['w'] + 1)} reference values (before the first period); fitted on the rest",
+                StatisticalWarning,
+                stacklevel=3,
             )
         table = pd.DataFrame(rows)
         return {name: table[name].to_numpy() for name in table.columns} | {
