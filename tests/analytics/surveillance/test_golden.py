@@ -25,12 +25,22 @@ OUTPUTS = (
 )
 RTOL = 1e-6
 
-GLR = {"c.ARL": "5", "Mtilde": "1", "M": "-1", "change": "intercept", "dir": "inc", "ret": "value"}
-#: config → our method and the parameters of its R call (range comes from the manifest when R set it)
+GLR = {
+    "c.ARL": "5",
+    "mu0.S": "1",
+    "mu0.trend": "FALSE",
+    "mu0.refit": "FALSE",
+    "Mtilde": "1",
+    "M": "-1",
+    "change": "intercept",
+    "dir": "inc",
+    "ret": "value",
+}
+#: config → our method and the control list of its R call (range from the manifest where the call set it)
 CONFIGS: dict[str, tuple[str, dict[str, str]]] = {
-    "earsC_C1": ("ears-c1", {}),
-    "earsC_C2": ("ears-c2", {}),
-    "earsC_C3": ("ears-c3", {}),
+    "earsC_C1": ("ears-c1", {"method": "C1"}),
+    "earsC_C2": ("ears-c2", {"method": "C2"}),
+    "earsC_C3": ("ears-c3", {"method": "C3"}),
     "farringtonFlexible_default": ("farrington-flexible", {}),
     "farringtonFlexible_noufaily": (
         "farrington-flexible",
@@ -44,8 +54,8 @@ CONFIGS: dict[str, tuple[str, dict[str, str]]] = {
     ),
     "farrington_classic_b3w3": ("farrington", {"b": "3", "w": "3", "range": "manifest"}),
     "cusum_default": ("cusum", {"range": "manifest"}),
-    "glrpois_value": ("glr-pois", {**GLR, "range": "manifest"}),
-    "glrnb_value": ("glr-nb", {**GLR, "range": "manifest"}),
+    "glrpois_value": ("glr-pois", {**GLR, "alpha": "0", "range": "manifest"}),
+    "glrnb_value": ("glr-nb", {**GLR, "alpha": "NULL", "range": "manifest"}),
 }
 
 

@@ -39,7 +39,7 @@ DETECTORS: dict[str, type[Detector]] = {
 }
 
 
-def detector(method: str, **params: Any) -> Detector:
+def detector(method: str, /, **params: Any) -> Detector:
     """The detector called ``method`` (``ears-c1``, ``farrington-flexible``, ``glr-nb``, ``mpm``, …)."""
     if method not in DETECTORS:
         raise DetectorParameterError(
@@ -55,7 +55,7 @@ def detector_from_strings(method: str, pairs: list[str]) -> Detector:
     return DETECTORS[method].from_strings(pairs)
 
 
-def detect_outbreaks(series: CountSeries, method: str, **params: Any) -> Detection:
+def detect_outbreaks(series: CountSeries, method: str, /, **params: Any) -> Detection:
     """Run one detector over a series; one output row per evaluated period."""
     return detector(method, **params).detect(series)
 

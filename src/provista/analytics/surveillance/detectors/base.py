@@ -73,6 +73,8 @@ class Param:
     choices: tuple[str, ...] = ()
 
     def convert(self, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().upper() == "NULL" and self.default is None:
+            return None  # R's NULL: "use the default rule" (e.g. estimate alpha)
         if isinstance(value, str) and self.parse is not str:
             try:
                 value = self.parse(value)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .base import RANGE, Detector, Param, lagged
+from .base import RANGE, Detector, DetectorParameterError, Param, lagged
 from .series import CountSeries
 
 
@@ -34,10 +34,20 @@ class _Ears(Detector):
     default_alpha: ClassVar[float] = 0.001
     params = (
         RANGE,
+        Param("method", None, str, "the --method's own (C1 for ears-c1, …); choose C2/C3 with --method"),
         Param("baseline", 7, int, "a whole number >= 3", lambda v: v >= 3),
         Param("minSigma", 0.0, float, "a number >= 0", lambda v: v >= 0),
         Param("alpha", None, float, "a probability between 0 and 1", _probability),
     )
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        own = self.name.rsplit("-", 1)[1].upper()
+        if self.control["method"] not in (None, own):
+            raise DetectorParameterError(
+                f"{self.name}: method={self.control['method']} contradicts --method {self.name}",
+                hint=f"use --method ears-{str(self.control['method']).lower()} (and no method parameter)",
+            )
 
     @property
     def z(self) -> float:

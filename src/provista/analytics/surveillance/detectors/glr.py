@@ -155,16 +155,22 @@ class GlrPoisson(_Glr):
     name = "glr-pois"
     title = "GLR (Poisson)"
     fixed_alpha = 0.0
-    params = GLR_PARAMS
+    params = (
+        *GLR_PARAMS,
+        Param("alpha", 0.0, float, "0: glr-pois is glrnb with alpha = 0", lambda v: v == 0),
+    )
 
 
 class GlrNegBin(_Glr):
-    """Negative-binomial GLR (``glrnb``); alpha = 1/θ of ``MASS::glm.nb`` unless given."""
+    """Negative-binomial GLR (``glrnb``); alpha = 1/θ of ``MASS::glm.nb`` unless given (0 is Poisson)."""
 
     name = "glr-nb"
     title = "GLR (negative binomial)"
     fixed_alpha = None
-    params = (*GLR_PARAMS, Param("alpha", None, float, "a number > 0 (NB dispersion)", lambda v: v > 0))
+    params = (
+        *GLR_PARAMS,
+        Param("alpha", None, float, "NULL (estimate) or a number >= 0 (0: Poisson)", lambda v: v >= 0),
+    )
 
     def alpha_param(self) -> float | None:
         return self.control["alpha"]
