@@ -6,8 +6,8 @@ C = 0 before the range, alarm when C_t >= h, and the chart is **not** reset afte
 bound is the count that would have raised the alarm, back-transformed: for "standard"
 U_t = ceil(√m·(h + k - C_{t-1}) + m). NaN or negative bounds are reported as 0.
 
-Default range (Provista's, R's ``1:n`` leaves no history for m): the last two years (2·freq periods), or
-the second half of a shorter series.
+Default range (Provista's; R's ``cusum`` needs one): the last two years (2·freq periods), or the second
+half of a shorter series.
 """
 
 from __future__ import annotations

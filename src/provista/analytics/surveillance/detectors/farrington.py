@@ -11,7 +11,9 @@ last 4 periods (``limit54``); otherwise the bound is reported as 0.
 
 Reference periods of a dated series are found by calendar: t's date minus 1..b years (R's ``seq(by =
 "-1 year")``), ± w periods, moved to t's weekday (weekly) or day of month (monthly). Index-only series
-use t - freq·i ± w.
+use t - freq·i ± w. Default range: from the first period with all b·(2w+1) reference values (the
+package's own default, (freq·b - w):n, starts where most are missing); an earlier range is evaluated
+on the reference values that exist, with a warning, as the package does.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@ for the negative binomial (as the package's C code: start 0.5, warm start across
 |Δκ| ≤ 1e-6 or κ ≤ -18). An alarm is raised when
 GLR_n >= c.ARL, and the detector restarts after every alarm (refitting μ₀ first if mu0.refit).
 ``upperbound`` is the statistic (ret = "value"); ``M`` > 0 limits the change point to the last M periods.
+R's ``mu0 = list(S, trend, refit)`` is given as ``mu0.S``, ``mu0.trend``, ``mu0.refit``. Default range
+(Provista's; R's ``glrnb`` needs one): the last two years (2·freq periods), or the second half of a
+shorter series.
 """
 
 from __future__ import annotations
