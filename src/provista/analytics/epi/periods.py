@@ -27,7 +27,7 @@ def period_start(dates: pd.Series, interval: str) -> pd.Series:
     if interval == "day":
         return days
     if interval == "week":
-        return days - pd.to_timedelta(days.dt.weekday, unit="D")
+        return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     if interval == "month":
         return days.dt.to_period("M").dt.start_time
     return days.dt.to_period("Y").dt.start_time
