@@ -116,7 +116,11 @@ def rates(
         text = json.dumps({**meta, "rows": records}, ensure_ascii=False, indent=2)
         out.print(text, soft_wrap=True, markup=False, highlight=False)
     else:
-        out.print(_rich_table(table, by, start, end, per, standard, annualise), width=max(out.width, 132))
+        from rich.console import Console
+
+        # A terminal wraps the table to its width; a pipe or file gets it on one line per row.
+        target = out if out.is_terminal else Console(width=160, highlight=False)
+        target.print(_rich_table(table, by, start, end, per, standard, annualise))
 
 
 def _json_value(value: Any) -> Any:
@@ -139,13 +143,13 @@ def _rich_table(
     view = Table(title=title, title_justify="left")
     label_columns = [by, "name"] if "name" in table.columns else [by]
     for col in label_columns:
-        view.add_column(col, no_wrap=True)
-    view.add_column("cases", justify="right", no_wrap=True)
-    view.add_column("population", justify="right", no_wrap=True)
-    view.add_column("rate (95% CI)", justify="right", no_wrap=True)
+        view.add_column(col)
+    view.add_column("cases", justify="right")
+    view.add_column("population", justify="right")
+    view.add_column("rate (95% CI)", justify="right")
     if standard:
-        view.add_column("standardised (gamma CI)", justify="right", no_wrap=True)
-        view.add_column("Dobson CI", justify="right", no_wrap=True)
+        view.add_column("standardised (gamma CI)", justify="right")
+        view.add_column("Dobson CI", justify="right")
     for row in table.to_dict("records"):
         cells = [str(row[c]) for c in label_columns]
         cells += [
