@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENDOR := src/provista/web/static/vendor
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test check bench lock clean
+.PHONY: setup browser demo test check bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Provista needs Python 3.11, found " + sys.version.split()[0]'
@@ -14,12 +16,24 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# Front-end libraries from npm (pinned in package-lock.json), served by Provista itself: no CDN.
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --silent
+	mkdir -p $(VENDOR)
+	cp node_modules/echarts/dist/echarts.min.js node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+	   node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/
+	touch $@
+
+# Debian's Chromium for the end-to-end tests (Playwright drives it; never `playwright install`).
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+setup: $(STAMP) $(VENDOR)/.installed
 
 demo: setup
 	$(BIN)/provista demo
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 check: setup

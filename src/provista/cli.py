@@ -155,6 +155,8 @@ def demo(
     regenerate: Annotated[
         bool, typer.Option(help="Generate the province and build the warehouse again.")
     ] = False,
+    serve: Annotated[bool, typer.Option(help="End by serving the dashboard (Ctrl-C stops it).")] = True,
+    port: Annotated[int, typer.Option(help="Port of the dashboard.")] = 8000,
 ) -> None:
     """Generate the default province (if not there yet), run the pipeline that exists, and report."""
     from provista.synth.generator import SynthOptions, synthesize
@@ -198,9 +200,19 @@ def demo(
         _load_summary(summary, f"Warehouse {target}")
     _score_table(sources, target)
     _link_score(sources, target)
-    out.print(
-        "\nNext: the web dashboard (`provista serve`) is being built; see the README, 'Where to go next'."
-    )
+    if not serve:
+        return
+    from provista.api.serve import seed_demo_users
+    from provista.api.state import AppState
+
+    logins = seed_demo_users(AppState(settings.app_db_url), target)
+    table = Table(title="Demo logins (demo mode only) / 演示账号（仅限演示）")
+    for col in ("user", "password", "role", "scope"):
+        table.add_column(col)
+    for row in logins:
+        table.add_row(*row)
+    out.print(table)
+    _serve(target, "127.0.0.1", port)
 
 
 def _load_summary(summary: Any, title: str) -> None:
@@ -409,11 +421,40 @@ def quality(
 
 def _register_domain_commands() -> None:
     """Commands that live beside their domain (each module exposes ``register(app)``)."""
+    from provista.analytics.epi.cli import register as register_epi
     from provista.analytics.surveillance.cli import register as register_surveillance
     from provista.linkage.cli import register as register_linkage
 
     register_linkage(app)
+    register_epi(app)
     register_surveillance(app)
 
 
 _register_domain_commands()
+
+
+@app.command()
+def serve(
+    warehouse: Annotated[
+        Path | None, typer.Option(help="Warehouse to serve (default: PROVISTA_WAREHOUSE).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the API (/api, docs at /docs) and the dashboard. Accounts come from the app-state database."""
+    _serve(warehouse, host, port)
+
+
+def _serve(warehouse: Path | None, host: str, port: int) -> None:
+    import uvicorn
+
+    from provista.api.app import create_app
+
+    settings = get_settings()
+    target = warehouse or settings.warehouse_path
+    with user_errors():
+        if not target.exists():
+            raise ProvistaError(f"no warehouse at {target}", hint="build one with `provista build` first")
+        application = create_app(target, settings.app_db_url, settings.session_hours)
+    out.print(f"Provista is at [bold]http://{host}:{port}/[/]  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")

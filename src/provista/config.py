@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     pseudonym_key_file: Path | None = None  # default: <data_dir>/secrets/pseudonym.key, outside the warehouse
     warehouse: Path | None = None  # default: <data_dir>/warehouse/provista.duckdb
     mappings_dir: Path | None = None  # extra source-format YAML files
+    app_db: str | None = None  # SQLAlchemy URL of the app state (users, sessions); default SQLite in data_dir
+    session_hours: float = 8.0  # a login expires this long after it was made
 
     @property
     def demo_sources(self) -> Path:
@@ -25,6 +27,10 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.pseudonym_key_file or self.data_dir / "secrets" / "pseudonym.key"
+
+    @property
+    def app_db_url(self) -> str:
+        return self.app_db or f"sqlite:///{self.data_dir / 'app' / 'provista.sqlite'}"
 
     @property
     def warehouse_path(self) -> Path:

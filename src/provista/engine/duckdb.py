@@ -57,6 +57,16 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(f"{exc}\n  in: {sql[:500]}") from exc
 
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """Like ``frame`` on a cursor of its own: safe from many threads at once (the API's requests)."""
+        cur = self.con.cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        except duckdb.Error as exc:
+            raise EngineError(f"{exc}\n  in: {sql[:500]}") from exc
+        finally:
+            cur.close()
+
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         try:
             rows = self.con.execute(sql, params or []).fetchall()

@@ -1,0 +1,86 @@
+"""The province at a glance: KPI cards with sparklines and the change against the previous period."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from provista.api.deps import CurrentUser, EngineDep, region_filter
+
+router = APIRouter(prefix="/api/overview", tags=["overview"])
+
+
+class Kpi(BaseModel):
+    key: str
+    value: float | None
+    previous: float | None = None  # the same measure one period earlier (for the change)
+    spark: list[float] = []
+
+
+class Overview(BaseModel):
+    as_of: dt.date | None  # the last day with data
+    kpis: list[Kpi]
+
+
+@router.get("/kpis", response_model=Overview)
+def kpis(user: CurrentUser, engine: EngineDep) -> Overview:
+    where, params = region_filter(user, "h.county_code", "h.hospital_id")
+    last = engine.query(
+        "SELECT max(v.day)::DATE AS d FROM mart_visits_daily v JOIN hospital h USING (hospital_id) "
+        f"WHERE {where}",
+        params,
+    ).loc[0, "d"]
+    if last is None or last != last:
+        return Overview(as_of=None, kpis=[])
+    daily = engine.query(
+        f"""SELECT v.day::DATE AS day, sum(v.visits) AS visits FROM mart_visits_daily v
+            JOIN hospital h USING (hospital_id)
+            WHERE {where} AND v.day > ?::DATE - INTERVAL 60 DAY GROUP BY 1 ORDER BY 1""",
+        [*params, last],
+    )
+    by_day = dict(zip(daily["day"], daily["visits"].astype(float), strict=True))
+    days = [last - dt.timedelta(days=i) for i in range(59, -1, -1)]
+    series = [by_day.get(d, 0.0) for d in days]
+    census = engine.query(
+        f"""SELECT b.date::DATE AS day, sum(b.occupied_beds) AS occupied, sum(b.open_beds) AS open
+            FROM bed_census b JOIN hospital h USING (hospital_id)
+            WHERE {where} AND b.date > ?::DATE - INTERVAL 30 DAY GROUP BY 1 ORDER BY 1""",
+        [*params, last],
+    )
+    pwhere, pparams = region_filter(user, "county_code")
+    if user.hospital is not None:
+        persons = engine.query(
+            "SELECT count(DISTINCT person_key) AS n FROM encounter WHERE hospital_id = ?", [user.hospital]
+        ).loc[0, "n"]
+    else:
+        persons = engine.query(f"SELECT count(*) AS n FROM person WHERE {pwhere}", pparams).loc[0, "n"]
+    occupied = census["occupied"].astype(float).tolist()
+    free = (census["open"] - census["occupied"]).astype(float).tolist()
+    return Overview(
+        as_of=last,
+        kpis=[
+            Kpi(key="persons", value=float(persons)),
+            Kpi(key="encounters_today", value=series[-1], previous=series[-8], spark=series[-30:]),
+            Kpi(
+                key="encounters_week",
+                value=sum(series[-7:]),
+                previous=sum(series[-14:-7]),
+                spark=series[-30:],
+            ),
+            Kpi(
+                key="inpatients",
+                value=occupied[-1] if occupied else None,
+                previous=occupied[-8] if len(occupied) >= 8 else None,
+                spark=occupied,
+            ),
+            Kpi(
+                key="open_beds",
+                value=free[-1] if free else None,
+                previous=free[-8] if len(free) >= 8 else None,
+                spark=free,
+            ),
+            Kpi(key="active_alerts", value=None),  # the alert inbox comes with surveillance
+        ],
+    )

@@ -1,0 +1,107 @@
+"""Time series and heat maps, by region, hospital level, department or encounter type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter
+
+router = APIRouter(prefix="/api/trends", tags=["trends"])
+
+# ICD-10 chapters by code range (WHO 2019): the heat map's rows.
+CHAPTERS = (
+    ("I", "A00", "B99"), ("II", "C00", "D48"), ("III", "D50", "D89"), ("IV", "E00", "E90"),
+    ("V", "F00", "F99"), ("VI", "G00", "G99"), ("VII", "H00", "H59"), ("VIII", "H60", "H95"),
+    ("IX", "I00", "I99"), ("X", "J00", "J99"), ("XI", "K00", "K93"), ("XII", "L00", "L99"),
+    ("XIII", "M00", "M99"), ("XIV", "N00", "N99"), ("XV", "O00", "O99"), ("XVI", "P00", "P96"),
+    ("XVII", "Q00", "Q99"), ("XVIII", "R00", "R99"), ("XIX", "S00", "T98"), ("XX", "V01", "Y98"),
+    ("XXI", "Z00", "Z99"), ("XXII", "U00", "U99"),
+)  # fmt: skip
+
+
+class Series(BaseModel):
+    name: str
+    points: list[tuple[dt.date, float]]
+
+
+class Trend(BaseModel):
+    grain: str
+    series: list[Series]
+
+
+def _chapter_sql(column: str) -> str:
+    cases = " ".join(
+        f"WHEN substr({column}, 1, 3) BETWEEN '{a}' AND '{b}' THEN '{c}'" for c, a, b in CHAPTERS
+    )
+    return f"CASE {cases} ELSE '?' END"
+
+
+@router.get("/visits", response_model=Trend)
+def visits(
+    user: CurrentUser,
+    engine: EngineDep,
+    region: str | None = None,
+    by: Literal["type", "level", "city"] = "type",
+    grain: Literal["day", "week", "month"] = "week",
+    start: Annotated[dt.date | None, Query(alias="from")] = None,
+    end: Annotated[dt.date | None, Query(alias="to")] = None,
+) -> Trend:
+    """Visits over time, one series per encounter type, hospital level or city."""
+    prefix = narrow(user, region)
+    where, params = region_filter(user, "h.county_code", "h.hospital_id")
+    group = {"type": "v.type", "level": "h.level_en", "city": "h.city_code"}[by]
+    rows = engine.query(
+        f"""SELECT date_trunc('{grain}', v.day)::DATE AS t, {group} AS name, sum(v.visits)::DOUBLE AS n
+            FROM mart_visits_daily v JOIN hospital h USING (hospital_id)
+            WHERE {where} AND (? IS NULL OR starts_with(h.county_code, ?))
+              AND (? IS NULL OR v.day >= ?) AND (? IS NULL OR v.day <= ?)
+            GROUP BY 1, 2 ORDER BY 2, 1""",
+        [*params, prefix, prefix, start, start, end, end],
+    )
+    series = [
+        Series(name=str(name), points=list(zip(g["t"], g["n"], strict=True)))
+        for name, g in rows.groupby("name", sort=True)
+    ]
+    return Trend(grain=grain, series=series)
+
+
+class Heat(BaseModel):
+    rows: list[str]
+    columns: list[str]
+    cells: list[tuple[int, int, float]]  # column index, row index, value (ECharts' order)
+
+
+@router.get("/heatmap", response_model=Heat)
+def heatmap(
+    user: CurrentUser,
+    engine: EngineDep,
+    kind: Literal["chapter_week", "department_hour"] = "chapter_week",
+    region: str | None = None,
+) -> Heat:
+    """ICD-10 chapter × week of admission, or department × hour of day."""
+    prefix = narrow(user, region)
+    where, params = region_filter(user, "h.county_code", "h.hospital_id")
+    if kind == "chapter_week":
+        row, col = _chapter_sql("d.icd10"), "strftime(date_trunc('week', e.admit_ts), '%Y-%m-%d')"
+        source = "diagnosis d JOIN encounter e USING (hospital_id, encounter_id)"
+    else:
+        row, col = "e.department", "lpad(hour(e.admit_ts)::VARCHAR, 2, '0')"
+        source = "encounter e"
+    rows = engine.query(
+        f"""SELECT {row} AS r, {col} AS c, count(*)::DOUBLE AS n
+            FROM {source} JOIN hospital h ON h.hospital_id = e.hospital_id
+            WHERE {where} AND (? IS NULL OR starts_with(h.county_code, ?)) AND e.admit_ts IS NOT NULL
+            GROUP BY 1, 2""",
+        [*params, prefix, prefix],
+    )
+    order = [c for c, _, _ in CHAPTERS] if kind == "chapter_week" else sorted(set(rows["r"].dropna()))
+    row_names = [r for r in order if r in set(rows["r"])]
+    col_names = sorted(set(rows["c"].dropna()))
+    ri = {r: i for i, r in enumerate(row_names)}
+    ci = {c: i for i, c in enumerate(col_names)}
+    cells = [(ci[c], ri[r], n) for r, c, n in rows.itertuples(index=False) if r in ri and c in ci]
+    return Heat(rows=row_names, columns=col_names, cells=cells)

@@ -1,0 +1,1 @@
+"""The web pages (static ES modules, ECharts from npm served locally) and the map boundaries."""

@@ -1,0 +1,83 @@
+// The shell: login, language, navigation. The URL holds each page's state (#/page?key=value…),
+// so any view can be bookmarked or shared.
+import { api } from "./api.js";
+import { load, t, lang } from "./i18n.js";
+import * as overview from "./pages/overview.js";
+import * as map from "./pages/map.js";
+import * as trends from "./pages/trends.js";
+import * as heatmap from "./pages/heatmap.js";
+import * as quality from "./pages/quality.js";
+
+const pages = { overview, map, trends, heatmap, quality, bigscreen: overview };
+const main = document.getElementById("main");
+let me = null;
+let timer = null;
+
+export function route() {
+  const [path, search] = location.hash.replace(/^#\/?/, "").split("?");
+  return { page: pages[path] ? path : "overview", params: Object.fromEntries(new URLSearchParams(search || "")) };
+}
+
+export function navigate(patch) {
+  const { page, params } = route();
+  const next = { ...params, ...patch };
+  Object.keys(next).forEach((k) => next[k] == null && delete next[k]);
+  location.hash = `#/${page}?${new URLSearchParams(next)}`;
+}
+
+async function render() {
+  clearInterval(timer);
+  if (!me) return showLogin();
+  const { page, params } = route();
+  document.body.classList.toggle("dark", page === "bigscreen");
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${page}`));
+  main.innerHTML = `<p>${t("common.loading")}</p>`;
+  try {
+    await pages[page].render(main, params, me);
+    if (page === "bigscreen") timer = setInterval(() => pages[page].render(main, params, me), 60000);
+  } catch (err) {
+    main.innerHTML = `<p class="error"></p>`;
+    main.firstChild.textContent = t("common.error") + err.message;
+  }
+}
+
+function showLogin() {
+  document.getElementById("logout").hidden = true;
+  document.getElementById("who").textContent = "";
+  main.replaceChildren(document.getElementById("login-form").content.cloneNode(true));
+  load(lang);
+  document.getElementById("login").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      me = await api("/api/auth/login", { method: "POST", body: JSON.stringify(Object.fromEntries(form)) });
+      loggedIn();
+    } catch {
+      document.getElementById("login-error").textContent = t("auth.failed");
+    }
+  });
+}
+
+function loggedIn() {
+  document.getElementById("logout").hidden = false;
+  document.getElementById("who").textContent = `${me.username} (${me.scope_code})`;
+  render();
+}
+
+document.getElementById("lang").addEventListener("click", async () => {
+  await load(lang === "zh-CN" ? "en" : "zh-CN");
+  document.getElementById("lang").textContent = t("lang.switch");
+  render();
+});
+document.getElementById("logout").addEventListener("click", async () => {
+  await api("/api/auth/logout", { method: "POST" }).catch(() => null);
+  me = null;
+  showLogin();
+});
+window.addEventListener("provista:logged-out", () => { me = null; showLogin(); });
+window.addEventListener("hashchange", render);
+
+await load(lang);
+document.getElementById("lang").textContent = t("lang.switch");
+me = await api("/api/auth/me").catch(() => null);
+me ? loggedIn() : showLogin();

@@ -1,0 +1,131 @@
+"""The API: every route needs a session, scopes filter in the query, errors say what to do."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from provista.engine import DuckDBEngine
+from tests.api.conftest import login
+
+# Every data route with a valid set of parameters (a new route must be added here to be tested).
+ROUTES = [
+    "/api/overview/kpis",
+    "/api/map/boundaries?level=city",
+    "/api/map/metric?metric=visits_per_10k&level=city",
+    "/api/map/hospitals?county=330106",
+    "/api/trends/visits?by=type",
+    "/api/trends/heatmap?kind=chapter_week",
+    "/api/quality/hospitals",
+]
+
+
+def test_every_route_without_a_session_is_401(app, client: TestClient) -> None:
+    data_routes = {p for p in app.openapi()["paths"] if p.startswith("/api/") and "auth" not in p}
+    assert {re.sub(r"\?.*", "", r) for r in ROUTES} == data_routes
+    for route in ROUTES:
+        r = client.get(route)
+        assert r.status_code == 401, route
+        assert "log in" in r.json()["detail"]
+
+
+def test_login_logout_and_wrong_passwords(app) -> None:
+    client = TestClient(app)
+    bad = client.post("/api/auth/login", json={"username": "admin", "password": "wrong-password!"})
+    assert bad.status_code == 401 and bad.json()["detail"] == "wrong user name or password"
+    unknown = client.post("/api/auth/login", json={"username": "nobody", "password": "wrong-password!"})
+    assert unknown.json() == bad.json()  # no hint that the account exists
+    client = login(app, "admin")
+    cookie = client.cookies.get("provista_session")
+    assert cookie and client.get("/api/auth/me").json()["scope_kind"] == "province"
+    assert client.post("/api/auth/logout").status_code == 204
+    client.cookies.set("provista_session", cookie)  # the old cookie is dead on the server too
+    assert client.get("/api/overview/kpis").status_code == 401
+
+
+def test_a_city_analyst_never_receives_another_citys_rows(app) -> None:
+    client = login(app, "hangzhou")
+    cities = client.get("/api/map/metric?level=city").json()
+    assert cities and {c["code"] for c in cities} == {"330100"}
+    counties = client.get("/api/map/metric?level=county&parent=330100").json()
+    assert counties and all(c["code"].startswith("3301") for c in counties)
+    for city in (
+        "330200",
+        "330300",
+        "330400",
+        "330500",
+        "330600",
+        "330700",
+        "330800",
+        "330900",
+        "331000",
+        "331100",
+    ):
+        for route in (
+            f"/api/map/metric?level=county&parent={city}",
+            f"/api/trends/visits?region={city}",
+            f"/api/map/boundaries?level=county&parent={city}",
+        ):
+            r = client.get(route)
+            assert r.status_code == 403, route
+            assert "outside your scope" in r.json()["detail"]
+    hospitals = client.get("/api/quality/hospitals?limit=500").json()["items"]
+    assert hospitals and all(h["hospital_id"][1:5] == "3301" for h in hospitals)
+
+
+def test_a_hospital_user_sees_their_hospital_only(app, warehouse) -> None:
+    client = login(app, "ningbo_hospital")
+    me = client.get("/api/auth/me").json()
+    items = client.get("/api/quality/hospitals").json()["items"]
+    assert [h["hospital_id"] for h in items] == [me["scope_code"]]
+    assert client.get("/api/map/metric?level=county&parent=330200").status_code == 403
+    with DuckDBEngine(warehouse, read_only=True) as engine:
+        expected = engine.scalar(
+            "SELECT sum(visits) FROM mart_visits_daily WHERE hospital_id = ? AND day = "
+            "(SELECT max(day) FROM mart_visits_daily WHERE hospital_id = ?)",
+            [me["scope_code"], me["scope_code"]],
+        )
+    kpis = {k["key"]: k for k in client.get("/api/overview/kpis").json()["kpis"]}
+    assert kpis["encounters_today"]["value"] == expected
+
+
+def test_map_values_are_the_warehouse_figures(app, warehouse) -> None:
+    client = login(app, "admin")
+    rows = {
+        r["code"]: r
+        for r in client.get(
+            "/api/map/metric?metric=incidence&level=county&parent=330100&from=2020-01-01&to=2030-01-01"
+        ).json()
+    }
+    with DuckDBEngine(warehouse, read_only=True) as engine:
+        cases = engine.scalar("SELECT sum(cases) FROM mart_cases_weekly WHERE county_code = '330106'")
+        population = engine.scalar("SELECT population FROM region WHERE code = '330106'")
+    assert rows["330106"]["numerator"] == cases
+    assert abs(rows["330106"]["value"] - cases / population * 1e5) < 1e-9
+
+
+def test_responses_carry_etags_and_security_headers(app) -> None:
+    client = login(app, "admin")
+    first = client.get("/api/overview/kpis")
+    assert first.headers["etag"] and "no-cache" in first.headers["cache-control"]
+    again = client.get("/api/overview/kpis", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    csp = first.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "frame-ancestors 'none'" in csp and first.headers["x-content-type-options"] == "nosniff"
+
+
+def test_bad_parameters_get_a_message_a_person_can_act_on(app) -> None:
+    client = login(app, "admin")
+    r = client.get("/api/map/boundaries?level=county")
+    assert r.status_code == 422 and "parent=330100" in r.json()["detail"]
+    assert client.get("/api/map/metric?metric=nonsense").status_code == 422
+
+
+def test_docs_and_pages_load_nothing_from_outside(client: TestClient) -> None:
+    for path in ("/", "/docs", "/static/js/app.js", "/static/js/charts.js"):
+        text = client.get(path).text
+        assert not re.search(r"(src|href)=\"https?://", text), path
+    assert client.get("/static/vendor/echarts.min.js").status_code == 200
+    assert client.get("/openapi.json").json()["info"]["title"] == "Provista API"
