@@ -9,6 +9,7 @@ ID group, so that even two records with one ID number can be told apart (a borro
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,13 +99,16 @@ def link_persons(engine: DuckDBEngine, overrides: list[Override], report: Progre
             note = f"{records} identity records: too few to learn from; linked by valid ID number only"
         else:
             try:
-                model = train(Linker(db.register(_read(db, train_file, "link_train")), spec), set(columns))
+                linker = Linker(
+                    db.register(_read(db, train_file, "link_train")), spec, log_level=logging.ERROR
+                )
+                model = train(linker, set(columns))
             except TrainingError as exc:
                 note = f"{exc.message}; linked by valid ID number only"
         report("linkage", 1, 3)
         if model is not None:
             reps = db.register(_read(db, reps_file, "link_reps"))
-            pairs = score(Linker(reps, model, validate_settings=False), SCORE_FLOOR)
+            pairs = score(Linker(reps, model, log_level=logging.ERROR, validate_settings=False), SCORE_FLOOR)
         report("linkage", 2, 3)
     rep_ids = engine.frame("SELECT DISTINCT rep_key FROM link_rep ORDER BY rep_key")["rep_key"].tolist()
     # A record taken out of its ID group (named in a correction) still links to it unless split from it.

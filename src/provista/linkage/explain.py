@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -71,7 +72,7 @@ def explain(engine: DuckDBEngine, ref_l: str, ref_r: str) -> Explanation:
     quiet_splink()
     db = linkage_backend()
     both = pd.concat(frames, ignore_index=True)
-    linker = Linker(db.register(both), model, validate_settings=False)
+    linker = Linker(db.register(both), model, log_level=logging.ERROR, validate_settings=False)
     scored = linker.inference.score_pair(db.register(frames[0]), db.register(frames[1]))
     out = scored.as_pandas_dataframe().iloc[0]
     steps = [("prior (two random records)", "", _prior_weight(model))]
