@@ -24,9 +24,11 @@ $(VENDOR)/.installed: package.json package-lock.json
 	   node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/
 	touch $@
 
-# Debian's Chromium for the end-to-end tests (Playwright drives it; never `playwright install`).
+# Debian's Chromium for the end-to-end tests (Playwright drives it; never `playwright install`), and a
+# CJK font so that pages and screenshots show Chinese.
 browser:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@dpkg -s chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei; }
 
 setup: $(STAMP) $(VENDOR)/.installed
 

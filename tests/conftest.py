@@ -61,6 +61,17 @@ def warehouse(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def app_db(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """App state with the demo accounts (for the API and browser tests)."""
+    from provista.api.serve import seed_demo_users
+    from provista.api.state import AppState
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.sqlite'}"
+    seed_demo_users(AppState(url), warehouse)
+    return url
+
+
+@pytest.fixture(scope="session")
 def manifest(tiny: Path) -> dict[str, Any]:
     return json.loads((tiny / "manifest.json").read_text(encoding="utf-8"))
 

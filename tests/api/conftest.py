@@ -9,18 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from provista.api.app import create_app
-from provista.api.serve import seed_demo_users
-from provista.api.state import AppState
 
 PASSWORDS = {"admin": "provista-admin-demo", "hangzhou": "provista-hangzhou-demo",
              "ningbo_hospital": "provista-ningbo-demo", "public": "provista-public-demo"}  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def app_db(warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.sqlite'}"
-    seed_demo_users(AppState(url), warehouse)
-    return url
 
 
 @pytest.fixture(scope="session")

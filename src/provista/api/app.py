@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -24,7 +25,13 @@ CSP = (
 
 
 def create_app(warehouse: Path, app_db_url: str, session_hours: float = 8.0) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Provista API",
         version=__version__,
         description="省医疗大数据可视化分析与应用平台 — JSON API. Log in at /api/auth/login first.",
@@ -63,9 +70,5 @@ def create_app(warehouse: Path, app_db_url: str, session_hours: float = 8.0) -> 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
-
-    @app.on_event("shutdown")
-    def close() -> None:
-        app.state.engine.close()
 
     return app

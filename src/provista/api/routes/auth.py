@@ -46,6 +46,17 @@ def me(user: CurrentUser) -> Me:
     return Me(**user.__dict__)
 
 
+class SessionInfo(BaseModel):
+    user: Me | None
+
+
+@router.get("/session", response_model=SessionInfo)
+def session(request: Request, state: StateDep) -> SessionInfo:
+    """Who is logged in on this browser, if anyone (200 either way: the pages ask before logging in)."""
+    principal = state.principal(request.cookies.get(SESSION_COOKIE))
+    return SessionInfo(user=Me(**principal.__dict__) if principal else None)
+
+
 @router.post("/logout", status_code=204)
 def logout(request: Request, response: Response, state: StateDep) -> None:
     token = request.cookies.get(SESSION_COOKIE)

@@ -79,5 +79,5 @@ window.addEventListener("hashchange", render);
 
 await load(lang);
 document.getElementById("lang").textContent = t("lang.switch");
-me = await api("/api/auth/me").catch(() => null);
+me = (await api("/api/auth/session").catch(() => ({ user: null }))).user;
 me ? loggedIn() : showLogin();

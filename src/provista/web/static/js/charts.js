@@ -8,7 +8,15 @@ export function chart(el) {
   const existing = window.echarts.getInstanceByDom(el);
   if (existing) existing.dispose();
   const c = window.echarts.init(el, dark() ? "dark" : null, { locale: lang === "en" ? "EN" : "ZH" });
-  new ResizeObserver(() => c.resize()).observe(el);
+  const observer = new ResizeObserver(() => {
+    if (c.isDisposed()) return observer.disconnect();
+    if (!el.isConnected) {  // the page was redrawn: let the old chart go
+      observer.disconnect();
+      return c.dispose();
+    }
+    c.resize();
+  });
+  observer.observe(el);
   return c;
 }
 

@@ -16,6 +16,7 @@ export async function render(main, params) {
       <span class="crumbs" id="crumbs"></span>
       <label>${t("map.metric")} <select id="metric"></select></label>
       <button id="csv" type="button">${t("common.csv")}</button>
+      <button id="png" type="button">${t("common.png")}</button>
     </div>
     <div class="two"><div class="card"><div class="chart tall" id="map"></div></div>
       <div class="card"><div class="chart" id="rank"></div></div></div>
@@ -75,6 +76,12 @@ export async function render(main, params) {
       }],
     });
   }
+  main.querySelector("#png").addEventListener("click", () => {
+    const a = document.createElement("a");
+    a.href = mapChart.getDataURL({ type: "png", pixelRatio: 2, backgroundColor: "#fff" });
+    a.download = `provista-map-${metric}-${region || "33"}.png`;
+    a.click();
+  });
   main.querySelector("#csv").addEventListener("click", () =>
     downloadCsv(`provista-${metric}-${level}.csv`, ["code", "name", metric, "numerator", "denominator"],
       values.map((v) => [v.code, name(v), v.value, v.numerator, v.denominator])));
