@@ -44,7 +44,7 @@ def test_demo_generates_builds_scores_and_then_reuses(tmp_path: Path):
 
     env = {**os.environ, "PROVISTA_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"}
     first = subprocess.run(
-        [sys.executable, "-m", "provista", "demo", "--scale", "tiny"],
+        [sys.executable, "-m", "provista", "demo", "--scale", "tiny", "--no-serve"],
         capture_output=True,
         text=True,
         env=env,
@@ -55,12 +55,35 @@ def test_demo_generates_builds_scores_and_then_reuses(tmp_path: Path):
     assert "clean records quarantined: 0" in first.stdout
     assert (tmp_path / "data/secrets/pseudonym.key").exists()
     assert (tmp_path / "data/warehouse/provista.duckdb").exists()
-    again = subprocess.run(
-        [sys.executable, "-m", "provista", "demo", "--scale", "tiny"],
-        capture_output=True,
+    assert "Person index (EMPI) against truth/identities.csv" in first.stdout
+    # The second run reuses both and ends by serving the dashboard, with the demo logins printed.
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    again = subprocess.Popen(
+        [sys.executable, "-m", "provista", "demo", "--scale", "tiny", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
-        timeout=900,
     )
-    assert again.returncode == 0, again.stderr
-    assert "already generated" in again.stdout and "already built" in again.stdout
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/auth/session").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        r = client.post("/api/auth/login", json={"username": "admin", "password": "provista-admin-demo"})
+        assert r.status_code == 200 and client.get("/api/overview/kpis").json()["kpis"]
+    finally:
+        again.terminate()
+        stdout, _ = again.communicate(timeout=60)
+    assert "already generated" in stdout and "already built" in stdout
+    assert f"http://127.0.0.1:{port}/" in stdout and "provista-admin-demo" in stdout
