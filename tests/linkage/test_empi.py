@@ -87,3 +87,28 @@ def test_a_split_and_a_join_survive_a_rebuild(tiny: Path, warehouse: Path, tmp_p
     assert key[linked["a"]] != key[linked["b"]]
     assert key[apart["a"]] == key[apart["b"]]
     assert [o.who for o in history(copy)] == ["dr.li", "dr.li"] and len(effective(copy)) == 2
+
+
+def test_the_empi_commands(warehouse: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from provista.cli import app
+
+    runner = CliRunner()
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    with DuckDBEngine(copy, read_only=True) as eng:
+        a, b = eng.frame("SELECT record_key_l, record_key_r FROM link_pair LIMIT 1").iloc[0]
+        sql = "SELECT source_file, record_ref FROM identity WHERE record_key = ?"
+        source, ref = eng.frame(sql, [b]).iloc[0]
+    env = {"COLUMNS": "200"}
+    shown = runner.invoke(app, ["empi", "explain", a, f"{source}#{ref}", "--warehouse", str(copy)], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "Total match weight" in shown.output and "same person" in shown.output
+    missing = runner.invoke(app, ["empi", "explain", a, "nowhere#1", "--warehouse", str(copy)], env=env)
+    assert missing.exit_code == 2 and "no identity record" in missing.output
+    args = ["--by", "dr.wang", "--reason", "father and son", "--warehouse", str(copy)]
+    done = runner.invoke(app, ["empi", "split", a, b, *args])
+    assert done.exit_code == 0 and "next `provista build`" in done.output
+    listed = runner.invoke(app, ["empi", "history", "--warehouse", str(copy)], env=env)
+    assert "dr.wang" in listed.output and "father and son" in listed.output

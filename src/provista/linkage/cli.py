@@ -111,28 +111,24 @@ def _correct(action: str, a: str, b: str, who: str, why: str, warehouse: Path | 
     )
 
 
-@empi.command()
-def join(
-    a: RecordA,
-    b: RecordB,
-    by: Annotated[str, typer.Option("--by", help="Who makes the correction.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the correction).")],
-    warehouse: Warehouse = None,
-) -> None:
-    """Join two records the model left apart: they will be one person from the next build on."""
-    _correct("join", a, b, by, reason, warehouse)
+By = Annotated[str, typer.Option("--by", help="Who makes the correction.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept with the correction).")]
 
 
-@empi.command()
-def split(
-    a: RecordA,
-    b: RecordB,
-    by: Annotated[str, typer.Option("--by", help="Who makes the correction.")],
-    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the correction).")],
-    warehouse: Warehouse = None,
-) -> None:
-    """Split two records wrongly linked: the weakest link between them is cut at the next build."""
-    _correct("split", a, b, by, reason, warehouse)
+def _correction_command(action: str, doc: str) -> Any:
+    def command(a: RecordA, b: RecordB, by: By, reason: Reason, warehouse: Warehouse = None) -> None:
+        _correct(action, a, b, by, reason, warehouse)
+
+    command.__doc__ = doc
+    return command
+
+
+empi.command(name="join")(
+    _correction_command("join", "Join two records the model left apart: one person from the next build on.")
+)
+empi.command(name="split")(
+    _correction_command("split", "Split two wrongly linked records: the weakest link goes at the next build.")
+)
 
 
 @empi.command()
