@@ -60,6 +60,8 @@ def test_a_session_through_every_page(page: Any, server: str, tmp_path: Path) ->
     page.wait_for_function("document.querySelectorAll('#crumbs a').length === 2")
     page.click("#lang")
     page.wait_for_function("document.querySelector('#nav a').textContent === 'Overview'")
+    page.wait_for_selector("#png:has-text('Save image')")  # the page itself redrawn in English
+    page.wait_for_selector("#map canvas")
     assert page.locator("#metric option:checked").inner_text().startswith("Notifiable-disease incidence")
 
     # A chart saved as PNG, a table as CSV.
