@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,10 @@ TINY_SEED = 7
 
 KEY = bytes(range(32))  # the tests' pseudonym key
 
+# For development only: PROVISTA_TEST_CACHE=DIR keeps the tiny province and its warehouse in DIR across
+# test sessions (built when missing). CI never sets it; delete DIR after changing synth or the build.
+CACHE = Path(os.environ["PROVISTA_TEST_CACHE"]) if os.environ.get("PROVISTA_TEST_CACHE") else None
+
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
@@ -29,7 +34,9 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny province, written by `provista synth` in a subprocess, as a user would run it."""
-    out = tmp_path_factory.mktemp("tiny") / "province"
+    if CACHE is not None and (CACHE / "province/manifest.json").is_file():
+        return CACHE / "province"
+    out = (CACHE or tmp_path_factory.mktemp("tiny")) / "province"
     cmd = [
         sys.executable,
         "-m",
@@ -54,7 +61,9 @@ def warehouse(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny province built once (shared by the ingest and linkage tests; open it read-only)."""
     from provista.ingest.pipeline import build
 
-    path = tmp_path_factory.mktemp("warehouse") / "provista.duckdb"
+    if CACHE is not None and (CACHE / "provista.duckdb").is_file():
+        return CACHE / "provista.duckdb"
+    path = (CACHE or tmp_path_factory.mktemp("warehouse")) / "provista.duckdb"
     summary = build(tiny, path, KEY)
     assert not summary.failed
     return path

@@ -31,6 +31,7 @@ from provista.ingest.mapping import SourceFormatError
 from provista.linkage.empi import LinkStats, link_persons
 from provista.linkage.overrides import effective
 from provista.synth.province import Province, load_province
+from provista.warehouse.alerts import derive_alerts
 from provista.warehouse.marts import build_marts
 from provista.warehouse.schema import FACTS, create_all
 
@@ -114,6 +115,7 @@ def _finalise(engine: DuckDBEngine, report: Progress, warehouse: Path) -> LinkSt
     report("persons", 1, 1)
     marts = build_marts(engine)
     report("marts", len(marts), len(marts))
+    derive_alerts(engine, report)
     return stats
 
 
