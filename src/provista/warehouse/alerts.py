@@ -36,7 +36,16 @@ ALERT_COLUMNS = (
     "detail_zh VARCHAR",
     "detail_en VARCHAR",
 )
-_IDENTITY = ("source", "rule", "city_code", "county_code", "hospital_id", "subject", "frequency", "period_start")
+_IDENTITY = (
+    "source",
+    "rule",
+    "city_code",
+    "county_code",
+    "hospital_id",
+    "subject",
+    "frequency",
+    "period_start",
+)
 
 # "module:function" of every producer the build runs, in order. Each must tolerate a warehouse with no
 # rows for it (return an empty frame).
