@@ -81,3 +81,19 @@ def _prefix(code: str) -> str:
     if code.endswith("00"):
         return code[:4]
     return code
+
+
+def requires(*roles: str) -> Any:
+    """Declare, on the route itself, which roles may call it: ``dependencies=[requires("admin", "analyst")]``.
+
+    Every route declares one (the security tests fail on a route without). The user's region or hospital
+    scope still applies inside the route, through ``region_filter`` / ``narrow``.
+    """
+
+    def check(user: CurrentUser) -> Principal:
+        if user.role not in roles:
+            raise HTTPException(403, f"the {user.role} role may not use this page or endpoint")
+        return user
+
+    check.roles = roles  # type: ignore[attr-defined]  # read by the route-declaration test
+    return Depends(check)
