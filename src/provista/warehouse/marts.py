@@ -25,7 +25,7 @@ def mart_expressions(con: Any) -> dict[str, ibis.Table]:
     dq = con.table("dq_result")
     visits = (
         enc.filter(_.admit_ts.notnull())
-        .group_by([_.hospital_id, _.admit_ts.date().name("day"), _.type])
+        .group_by([_.hospital_id, _.admit_ts.date().name("day"), _.type, _.department])
         .aggregate(visits=_.count(), cost_total=_.cost.sum())
     )
     occupancy = (

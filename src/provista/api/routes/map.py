@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from provista.api.deps import CurrentUser, EngineDep, check_region, narrow, region_filter
+from provista.api.deps import CurrentUser, EngineDep, check_region, narrow, region_filter, requires
 
 router = APIRouter(prefix="/api/map", tags=["map"])
 # Codes of the 2016 boundary file → today's codes (the regions' names do not change).
@@ -31,7 +31,7 @@ def _geojson(name: str) -> dict[str, Any]:
     return data
 
 
-@router.get("/boundaries")
+@router.get("/boundaries", dependencies=[requires("admin", "analyst", "hospital", "public")])
 def boundaries(
     user: CurrentUser, level: Literal["city", "county"] = "city", parent: str | None = None
 ) -> dict[str, Any]:
@@ -65,7 +65,11 @@ def _period(engine: EngineDep, start: dt.date | None, end: dt.date | None) -> tu
     return start or end - dt.timedelta(days=364), end
 
 
-@router.get("/metric", response_model=list[RegionValue])
+@router.get(
+    "/metric",
+    response_model=list[RegionValue],
+    dependencies=[requires("admin", "analyst", "hospital", "public")],
+)
 def metric(
     user: CurrentUser,
     engine: EngineDep,
@@ -153,7 +157,11 @@ class HospitalPoint(BaseModel):
     visits: float
 
 
-@router.get("/hospitals", response_model=list[HospitalPoint])
+@router.get(
+    "/hospitals",
+    response_model=list[HospitalPoint],
+    dependencies=[requires("admin", "analyst", "hospital", "public")],
+)
 def hospitals(user: CurrentUser, engine: EngineDep, county: str) -> list[HospitalPoint]:
     """A county's hospitals as points (placed around the county's label point: sources give no address)."""
     check_region(user, county)

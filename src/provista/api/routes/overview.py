@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from provista.api.deps import CurrentUser, EngineDep, region_filter
+from provista.api.deps import CurrentUser, EngineDep, region_filter, requires
 
 router = APIRouter(prefix="/api/overview", tags=["overview"])
 
@@ -24,7 +24,9 @@ class Overview(BaseModel):
     kpis: list[Kpi]
 
 
-@router.get("/kpis", response_model=Overview)
+@router.get(
+    "/kpis", response_model=Overview, dependencies=[requires("admin", "analyst", "hospital", "public")]
+)
 def kpis(user: CurrentUser, engine: EngineDep) -> Overview:
     where, params = region_filter(user, "h.county_code", "h.hospital_id")
     last = engine.query(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from provista.api.deps import CurrentUser, EngineDep, region_filter
+from provista.api.deps import CurrentUser, EngineDep, region_filter, requires
 
 router = APIRouter(prefix="/api/quality", tags=["quality"])
 
@@ -25,7 +25,7 @@ class Page(BaseModel):
     items: list[HospitalQuality]
 
 
-@router.get("/hospitals", response_model=Page)
+@router.get("/hospitals", response_model=Page, dependencies=[requires("admin", "analyst", "hospital")])
 def hospitals(
     user: CurrentUser,
     engine: EngineDep,

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter
+from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter, requires
 
 router = APIRouter(prefix="/api/trends", tags=["trends"])
 
@@ -40,27 +40,42 @@ def _chapter_sql(column: str) -> str:
     return f"CASE {cases} ELSE '?' END"
 
 
-@router.get("/visits", response_model=Trend)
+BY = {"type": "v.type", "level": "h.level_en", "city": "h.city_code", "county": "h.county_code",
+      "department": "v.department"}  # fmt: skip
+
+
+@router.get(
+    "/visits", response_model=Trend, dependencies=[requires("admin", "analyst", "hospital", "public")]
+)
 def visits(
     user: CurrentUser,
     engine: EngineDep,
     region: str | None = None,
-    by: Literal["type", "level", "city"] = "type",
+    by: Literal["type", "level", "city", "county", "department"] = "type",
     grain: Literal["day", "week", "month"] = "week",
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,
+    level: Annotated[
+        str | None, Query(description="only hospitals of this level (level_en, e.g. 3A)")
+    ] = None,
+    department: Annotated[str | None, Query(description="only this department")] = None,
+    type: Annotated[str | None, Query(description="only this encounter type")] = None,
 ) -> Trend:
-    """Visits over time, one series per encounter type, hospital level or city."""
+    """Visits over time, one series per encounter type, hospital level, city, county or department.
+
+    ``level``, ``department`` and ``type`` narrow the visits counted, whatever the series are split by.
+    """
     prefix = narrow(user, region)
     where, params = region_filter(user, "h.county_code", "h.hospital_id")
-    group = {"type": "v.type", "level": "h.level_en", "city": "h.city_code"}[by]
     rows = engine.query(
-        f"""SELECT date_trunc('{grain}', v.day)::DATE AS t, {group} AS name, sum(v.visits)::DOUBLE AS n
+        f"""SELECT date_trunc('{grain}', v.day)::DATE AS t, {BY[by]} AS name, sum(v.visits)::DOUBLE AS n
             FROM mart_visits_daily v JOIN hospital h USING (hospital_id)
             WHERE {where} AND (? IS NULL OR starts_with(h.county_code, ?))
               AND (? IS NULL OR v.day >= ?) AND (? IS NULL OR v.day <= ?)
+              AND (? IS NULL OR h.level_en = ?) AND (? IS NULL OR v.department = ?)
+              AND (? IS NULL OR v.type = ?)
             GROUP BY 1, 2 ORDER BY 2, 1""",
-        [*params, prefix, prefix, start, start, end, end],
+        [*params, prefix, prefix, start, start, end, end, level, level, department, department, type, type],
     )
     series = [
         Series(name=str(name), points=list(zip(g["t"], g["n"], strict=True)))
@@ -69,13 +84,39 @@ def visits(
     return Trend(grain=grain, series=series)
 
 
+class Facets(BaseModel):
+    levels: list[str]
+    departments: list[str]
+    types: list[str]
+
+
+@router.get(
+    "/facets", response_model=Facets, dependencies=[requires("admin", "analyst", "hospital", "public")]
+)
+def facets(user: CurrentUser, engine: EngineDep) -> Facets:
+    """The values the trend filters offer, within the user's scope."""
+    where, params = region_filter(user, "h.county_code", "h.hospital_id")
+    rows = engine.query(
+        f"""SELECT DISTINCT h.level_en AS level, v.department, v.type
+            FROM mart_visits_daily v JOIN hospital h USING (hospital_id) WHERE {where}""",
+        params,
+    )
+
+    def values(column: str) -> list[str]:
+        return sorted(str(v) for v in rows[column].dropna().unique())
+
+    return Facets(levels=values("level"), departments=values("department"), types=values("type"))
+
+
 class Heat(BaseModel):
     rows: list[str]
     columns: list[str]
     cells: list[tuple[int, int, float]]  # column index, row index, value (ECharts' order)
 
 
-@router.get("/heatmap", response_model=Heat)
+@router.get(
+    "/heatmap", response_model=Heat, dependencies=[requires("admin", "analyst", "hospital", "public")]
+)
 def heatmap(
     user: CurrentUser,
     engine: EngineDep,
