@@ -10,7 +10,8 @@ export async function load(code = lang) {
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
 }
 
-export const t = (key) => dict[key] ?? key;
+// Keys are flat ("nav.map") or nested by page ({"ops": {"title": …}} answers t("ops.title")).
+export const t = (key) => dict[key] ?? key.split(".").reduce((node, part) => node?.[part], dict) ?? key;
 export const num = (v, digits = 0) =>
   v == null ? "–" : new Intl.NumberFormat(lang, { maximumFractionDigits: digits }).format(v);
 export const pct = (v) => (v == null ? "–" : new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 1 }).format(v));
