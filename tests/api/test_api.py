@@ -16,18 +16,24 @@ ROUTES = [
     "/api/map/metric?metric=visits_per_10k&level=city",
     "/api/map/hospitals?county=330106",
     "/api/trends/visits?by=type",
+    "/api/trends/visits?by=department&level=tertiary",
+    "/api/trends/facets",
     "/api/trends/heatmap?kind=chapter_week",
     "/api/quality/hospitals",
 ]
 
 
 def test_every_route_without_a_session_is_401(app, client: TestClient) -> None:
+    """Walks the OpenAPI spec, so that a route added later is covered without being listed here."""
     data_routes = {p for p in app.openapi()["paths"] if p.startswith("/api/") and "auth" not in p}
-    assert {re.sub(r"\?.*", "", r) for r in ROUTES} == data_routes
-    for route in ROUTES:
-        r = client.get(route)
-        assert r.status_code == 401, route
-        assert "log in" in r.json()["detail"]
+    assert {re.sub(r"\?.*", "", r) for r in ROUTES} <= data_routes
+    for path, methods in app.openapi()["paths"].items():
+        if not path.startswith("/api/") or path.startswith("/api/auth/"):
+            continue
+        for method in methods:
+            r = client.request(method.upper(), re.sub(r"\{[^}]+\}", "x", path))
+            assert r.status_code == 401, f"{method} {path}"
+            assert "log in" in r.json()["detail"]
 
 
 def test_login_logout_and_wrong_passwords(app) -> None:
@@ -129,3 +135,19 @@ def test_docs_and_pages_load_nothing_from_outside(client: TestClient) -> None:
         assert not re.search(r"(src|href)=\"https?://", text), path
     assert client.get("/static/vendor/echarts.min.js").status_code == 200
     assert client.get("/openapi.json").json()["info"]["title"] == "Provista API"
+
+
+def test_trend_filters_count_the_encounters_they_name(app, warehouse) -> None:
+    """Visits by department among tertiary hospitals of Hangzhou = the encounters counted in SQL."""
+    client = login(app, "hangzhou")
+    facets = client.get("/api/trends/facets").json()
+    assert "tertiary" in facets["levels"] and "RES" in facets["departments"]
+    got = client.get("/api/trends/visits?by=department&level=tertiary&type=outpatient&grain=month").json()
+    totals = {s["name"]: sum(v for _, v in s["points"]) for s in got["series"]}
+    with DuckDBEngine(warehouse, read_only=True) as engine:
+        want = engine.frame(
+            """SELECT e.department, count(*) AS n FROM encounter e JOIN hospital h USING (hospital_id)
+               WHERE h.city_code = '330100' AND h.level_en = 'tertiary' AND e.type = 'outpatient'
+                 AND e.admit_ts IS NOT NULL GROUP BY 1"""
+        )
+    assert totals == dict(zip(want["department"], want["n"].astype(float), strict=True))
