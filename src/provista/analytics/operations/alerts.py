@@ -144,6 +144,7 @@ def census_run_alerts(engine: DuckDBEngine, rule: CensusRunRule) -> pd.DataFrame
             GROUP BY 1, 2, 3 HAVING sum(b.open_beds) > 0 ORDER BY 1, 2, 3""",
         [first, span[1]],
     )
+    daily["day"] = pd.to_datetime(daily["day"]).dt.date
     rows = []
     names = _department_names()
     for (hospital, department), unit in daily.groupby(

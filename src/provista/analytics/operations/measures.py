@@ -180,11 +180,8 @@ def source_frames(
         frames["theatre"] = ops.group_by([*unit_keys, _period(ops.start_ts.date(), grain, start)]).aggregate(
             or_minutes_used=minutes.sum()
         )
-        frames["rooms"] = h.group_by(unit_keys).aggregate(
-            operating_rooms=h.operating_rooms.fill_null(0).sum()
-        )
-        if not unit_keys:
-            frames["rooms"] = h.aggregate(operating_rooms=h.operating_rooms.fill_null(0).sum())
+        rooms = h.operating_rooms.fill_null(0).sum().name("operating_rooms")
+        frames["rooms"] = h.group_by(unit_keys).aggregate(rooms) if unit_keys else h.aggregate(rooms)
     return {name: _run(engine, expr) for name, expr in frames.items()}
 
 
