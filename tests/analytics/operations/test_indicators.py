@@ -206,3 +206,11 @@ def test_the_definitions_are_checked_and_document_themselves(tmp_path: Path) -> 
     )
     with pytest.raises(DefinitionError, match="no query"):
         load_definitions(bad)
+
+
+def test_the_columns_the_measures_read_are_in_the_warehouse_schema() -> None:
+    from provista.analytics.operations.measures import SOURCE_COLUMNS
+    from provista.warehouse.schema import columns
+
+    for table, cols in SOURCE_COLUMNS.items():
+        assert set(cols) <= set(columns(table)), table

@@ -99,8 +99,28 @@ def _period(column: Any, grain: str, start: dt.date) -> Any:
     return ibis.literal(start).name("period") if grain == "period" else column.truncate("M").name("period")
 
 
-def _hospitals(con: Any, hospitals: Sequence[str] | None) -> Any:
-    h = con.table("hospital").select("hospital_id", "city_code", "county_code", "operating_rooms")
+# The warehouse columns the measures read (warehouse/schema.py; a test checks they are there), as unbound
+# Ibis tables: expressions compile to SQL without touching a connection, so requests can run them at once.
+SOURCE_COLUMNS: dict[str, dict[str, str]] = {
+    "hospital": {"hospital_id": "string", "city_code": "string", "county_code": "string",
+                 "operating_rooms": "int32"},
+    "bed_census": {"hospital_id": "string", "department": "string", "date": "date", "occupied_beds": "int32",
+                   "open_beds": "int32"},
+    "encounter": {"hospital_id": "string", "encounter_id": "string", "type": "string", "department": "string",
+                  "admit_ts": "timestamp", "discharge_ts": "timestamp", "outcome": "string"},
+    "procedure": {"hospital_id": "string", "encounter_id": "string", "or_room": "string",
+                  "start_ts": "timestamp", "end_ts": "timestamp", "level": "int32"},
+    "equipment_use": {"hospital_id": "string", "date": "date", "hours_used": "float64",
+                      "hours_available": "float64", "exams": "int32", "positives": "int32"},
+}  # fmt: skip
+
+
+def _table(name: str) -> Any:
+    return ibis.table(SOURCE_COLUMNS[name], name=name)
+
+
+def _hospitals(hospitals: Sequence[str] | None) -> Any:
+    h = _table("hospital")
     return h if hospitals is None else h.filter(h.hospital_id.isin(list(hospitals)))
 
 
@@ -120,21 +140,20 @@ def source_frames(
     hospitals: Sequence[str] | None,
 ) -> dict[str, pd.DataFrame]:
     """Each source's measures per unit key and period, as computed by the engine."""
-    con = engine.ibis()
-    h = _hospitals(con, hospitals)
+    h = _hospitals(hospitals)
     unit_keys = [k for k in keys if k != "department"]
     dept = ["department"] if "department" in keys else []
 
-    census = con.table("bed_census").filter(_.date.between(start, end)).inner_join(h, "hospital_id")
+    census = _table("bed_census").filter(_.date.between(start, end)).inner_join(h, "hospital_id")
     census = census.group_by([*keys, _period(census.date, grain, start)]).aggregate(
         occupied_bed_days=census.occupied_beds.sum(), open_bed_days=census.open_beds.sum()
     )
 
-    proc = con.table("procedure")
+    proc = _table("procedure")
     per_stay = proc.group_by(["hospital_id", "encounter_id"]).aggregate(
         operations=proc.count(), top_grade=proc.level.max()
     )
-    enc = con.table("encounter")
+    enc = _table("encounter")
     stays = enc.filter(
         (enc.type == "inpatient")
         & enc.admit_ts.notnull()
@@ -163,7 +182,7 @@ def source_frames(
     )
     frames = {"census": census, "discharges": discharges, "outpatient": outpatient}
     if not dept:
-        equip = con.table("equipment_use").filter(_.date.between(start, end)).inner_join(h, "hospital_id")
+        equip = _table("equipment_use").filter(_.date.between(start, end)).inner_join(h, "hospital_id")
         frames["equipment"] = equip.group_by([*unit_keys, _period(equip.date, grain, start)]).aggregate(
             exams=equip.exams.sum(),
             positive_exams=equip.positives.sum(),
