@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,13 @@ def test_heat_map_equipment_and_theatre(app, db: DuckDBEngine) -> None:  # type:
     assert all(d["utilisation"] is None or 0 <= d["utilisation"] <= 100 for d in devices)
     theatre = client.get(f"{OPS}/theatre?hospital={hid}").json()
     assert theatre["operations"] and theatre["rooms"]
+    for op in theatre["operations"]:  # times of day as recorded, the minutes between them
+        span = dt.datetime.fromisoformat(op["end_ts"]) - dt.datetime.fromisoformat(op["start_ts"])
+        assert op["start_ts"].startswith(theatre["day"]) and span.total_seconds() / 60 == op["minutes"]
+        assert db.scalar(
+            "SELECT start_ts FROM procedure WHERE hospital_id = ? AND operation_id = ?",
+            [hid, op["operation_id"]],
+        ) == (dt.datetime.fromisoformat(op["start_ts"]))
     minutes = sum(op["minutes"] for op in theatre["operations"])
     assert abs(sum(r["minutes"] for r in theatre["rooms"]) - minutes) < 1e-9
     expected = minutes / (theatre["operating_rooms"] * theatre["session_minutes"]) * 100

@@ -37,7 +37,7 @@ def _clean(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, pd.Timestamp):
-        return value.date()
+        return value.to_pydatetime()
     return value.item() if hasattr(value, "item") else value
 
 

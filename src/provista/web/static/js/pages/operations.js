@@ -96,7 +96,7 @@ function drawRanking(main, d, ranking, hid) {
     toolbox: toolbox(),
     grid: { left: 150, right: 40, top: 20, bottom: 30 },
     xAxis: { type: "value", name: unit(d) },
-    yAxis: { type: "category", inverse: true, data: rows.map((r) => `${r.rank}. ${name(r)}`) },
+    yAxis: { type: "category", inverse: true, axisLabel: { interval: 0 }, data: rows.map((r) => `${r.rank}. ${name(r)}`) },
     series: [{
       type: "bar", name: title(d),
       data: rows.map((r) => ({ value: r.value, itemStyle: r.hospital_id === hid ? { color: "#cf222e" } : undefined })),
@@ -154,7 +154,7 @@ function drawEquipment(main, devices) {
     toolbox: toolbox(),
     grid: { left: 110, right: 20, top: 40, bottom: 30 },
     xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
-    yAxis: { type: "category", inverse: true, data: devices.map((x) => x.device_id) },
+    yAxis: { type: "category", inverse: true, axisLabel: { interval: 0 }, data: devices.map((x) => x.device_id) },
     series: [
       { type: "bar", name: t("ops.utilisation"), data: devices.map((x) => x.utilisation) },
       { type: "bar", name: t("ops.positive_rate"), data: devices.map((x) => x.positive_rate) },
