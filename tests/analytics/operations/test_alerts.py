@@ -132,3 +132,11 @@ def test_a_bad_rule_is_named(tmp_path: Path) -> None:
                      " min_denominator: 1, severity: info, zh: x, en: x}\n", encoding="utf-8")  # fmt: skip
     with pytest.raises(DefinitionError, match="happiness"):
         load_rules(rules)
+
+
+def test_a_warehouse_without_hospital_data_raises_nothing(tmp_path: Path) -> None:
+    from tests.analytics.operations.fixture import write
+
+    empty = write(tmp_path / "empty.duckdb", {"region": pd.DataFrame({"code": ["330000"]})})
+    alerts = _alerts(empty)
+    assert alerts.empty and list(alerts.columns) == columns()[1:]

@@ -64,10 +64,10 @@ def indicators(
     ] = False,
 ) -> None:
     """Hospital operations indicators (医院运营指标): occupancy, turnover, length of stay, mortality, surgery,
-    equipment and operating-room use, per hospital, department, city or county, for a period.
+    equipment and operating-room use, per hospital, department, city, county or province, for a period.
 
-    Bed view (midnight census) and patient view (discharged stays) follow DOMAIN.md; run with
-    --definitions for every formula.
+    Bed view (midnight census) and patient view (discharged stays) follow DOMAIN.md. Run with --definitions
+    for every formula.
     """
     from provista.analytics.operations.definitions import definitions_markdown, load_definitions
     from provista.analytics.operations.indicators import indicator_table
