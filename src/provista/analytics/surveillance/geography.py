@@ -94,7 +94,9 @@ def centroids(level: str = "county", province: str = "zhejiang") -> pd.DataFrame
         for new, old in SPLIT_FROM.items():
             if old in rows and new not in rows:
                 rows[new] = rows[old]
-    frame = pd.DataFrame([(c, lon, lat) for c, (lon, lat) in sorted(rows.items())], columns=["code", "lon", "lat"])
+    frame = pd.DataFrame(
+        [(c, lon, lat) for c, (lon, lat) in sorted(rows.items())], columns=["code", "lon", "lat"]
+    )
     return frame
 
 

@@ -26,16 +26,17 @@ replica, so a cylinder's μ is the same in every replica. The p-value of a clust
 too (SaTScan's conservative rule). Secondary clusters are the next most likely cylinders that share no
 county *and* period with a more likely one, so a county can have clusters at different times.
 
-Speed: a replica's largest LLR is found without evaluating every cylinder. LLR rises with c and falls
-with μ (where c > μ), so for each circle and window length, LLR(max c over the windows, min μ over them)
-bounds the LLR of all its windows; exact LLRs are computed only where that bound beats the best found.
+Speed: a replica's largest LLR is found without taking logarithms over every cylinder. LLR rises with c
+where c > μ, so "LLR ≥ floor" is "c ≥ the least count reaching the floor", a threshold computed once per
+cylinder; replicas compare counts with it and compute exact LLRs for the few cylinders above (see
+``_null_maxima``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -46,7 +47,7 @@ from provista.errors import ProvistaError
 
 Model = Literal["permutation", "poisson"]
 MODELS: tuple[str, ...] = ("permutation", "poisson")
-_BATCH_CELLS = 2_000_000  # circle × period cells of one batch of replicas
+_BATCH_CELLS = 4_000_000  # circle × period cells of one batch of replicas
 
 
 class ScanInputError(ProvistaError, ValueError):
@@ -228,94 +229,112 @@ def expected_counts(
 
 
 class _Cylinders:
-    """Counts in every cylinder of county × period tables: circles by cumulating each centre's counties
-    nearest first, windows by differences of cumulative sums over time."""
+    """Counts in every cylinder of county × period tables. Each county's counts are cumulated over time,
+    each centre's circles are cumulated over its counties nearest first, and a window's count is a
+    difference of two cumulative sums."""
 
     def __init__(self, zs: Zones, lengths: list[int], prospective: bool) -> None:
         self.zs, self.lengths, self.prospective = zs, lengths, prospective
+        self.nearest = zs.order[:, : int(zs.size.max())]
 
-    def cumulative(self, tables: NDArray[np.float64]) -> NDArray[np.float64]:
-        """(B, county, period) → (B, zone, period + 1): each circle's counts cumulated over time."""
-        z = self.zs
-        near = tables[:, z.order]  # B, centre, k-th nearest, period
-        circles = np.cumsum(near, axis=2)[:, z.centre, z.size - 1]  # B, zone, period
-        cum = np.zeros((*circles.shape[:-1], circles.shape[-1] + 1), dtype=tables.dtype)
-        np.cumsum(circles, axis=-1, out=cum[..., 1:])
-        return cum
+    def cumulative(self, tables: NDArray[Any]) -> NDArray[Any]:
+        """(B, county, period) → (B, zone, period + 1): each circle's counts cumulated over time.
 
-    def by_length(self, cum: NDArray[np.float64], length: int) -> NDArray[np.float64]:
+        Whole counts stay exact in float32 below 2**24 (the scan refuses more cases than that).
+        """
+        over_time = np.zeros((*tables.shape[:-1], tables.shape[-1] + 1), dtype=tables.dtype)
+        np.cumsum(tables, axis=-1, out=over_time[..., 1:])
+        near = over_time[:, self.nearest]  # B, centre, k-th nearest, period + 1
+        for k in range(1, near.shape[2]):
+            near[:, :, k] += near[:, :, k - 1]
+        out: NDArray[Any] = near[:, self.zs.centre, self.zs.size - 1]
+        return out
+
+    def by_length(self, cum: NDArray[Any], length: int) -> NDArray[Any]:
         """Counts in the windows of one length: (..., zone, window start)."""
         if self.prospective:
-            out: NDArray[np.float64] = cum[..., -1:] - cum[..., -1 - length : -length]
+            out: NDArray[Any] = cum[..., -1:] - cum[..., -1 - length : -length]
             return out
         return cum[..., length:] - cum[..., :-length]
 
-    def all_windows(self, cum: NDArray[np.float64]) -> NDArray[np.float64]:
+    def all_windows(self, cum: NDArray[Any]) -> NDArray[np.float64]:
         """Counts in every window, lengths in turn as ``windows`` orders them: (..., zone, window)."""
-        return np.concatenate([self.by_length(cum, n) for n in self.lengths], axis=-1)
+        return np.concatenate([self.by_length(cum, n) for n in self.lengths], axis=-1).astype(float)
+
+
+def _simulate(
+    table: NDArray[np.int64], expected: NDArray[np.float64], model: Model, rng: np.random.Generator, n: int
+) -> NDArray[Any]:
+    """``n`` tables under the null: periods permuted among the cases, or a multinomial draw from μ."""
+    z, t = table.shape
+    total = int(table.sum())
+    if model == "permutation":
+        cells = np.repeat(np.arange(z * t), table.ravel())
+        shuffled = rng.permuted(np.broadcast_to(cells % t, (n, total)), axis=1)
+        flat = cells // t * t + shuffled + (np.arange(n) * z * t)[:, None]
+        drawn = np.bincount(flat.ravel(), minlength=n * z * t)
+    else:
+        drawn = rng.multinomial(total, (expected / expected.sum()).ravel(), size=n)
+    return drawn.reshape(n, z, t).astype(np.float32)
+
+
+def _count_thresholds(mu: NDArray[np.float64], floor: float, total: int) -> NDArray[Any]:
+    """The least whole count c with LLR(c, μ) ≥ floor, per cylinder (inf where none reaches it)."""
+    lo = np.floor(mu)  # LLR is 0 at c ≤ μ, below any floor > 0
+    hi = np.full(mu.shape, float(total))
+    reachable = log_likelihood_ratio(hi, mu, total) >= floor
+    while np.any(hi - lo > 1):
+        mid = np.floor((lo + hi) / 2)
+        ok = log_likelihood_ratio(mid, mu, total) >= floor
+        hi, lo = np.where(ok, mid, hi), np.where(ok, lo, mid)
+    return np.where(reachable, hi, np.inf).astype(np.float32)
 
 
 def _null_maxima(
     cyl: _Cylinders,
-    mu_cum: NDArray[np.float64],
+    mus: list[NDArray[np.float64]],
     table: NDArray[np.int64],
     expected: NDArray[np.float64],
     model: Model,
     replicas: int,
     rng: np.random.Generator,
 ) -> NDArray[np.float64]:
-    """The largest LLR of each of ``replicas`` tables simulated under the null."""
+    """The largest LLR of each of ``replicas`` tables simulated under the null, exactly.
+
+    A pilot of a few replicas is scanned in full; 0.7 × its smallest maximum becomes a floor, and each
+    cylinder gets the least count whose LLR reaches the floor. The other replicas then compute exact
+    LLRs only for cylinders holding at least that count; one with none is scanned in full.
+    """
     total = int(table.sum())
-    z, t = table.shape
-    mus = [cyl.by_length(mu_cum, n) for n in cyl.lengths]
-    with np.errstate(invalid="ignore"):
-        mu_min = np.stack(
-            [np.where((m > 0) & (m < total), m, np.inf).min(axis=-1) for m in mus], axis=-1
-        )  # zone × length
-    n_zones = mu_cum.shape[0]
-    batch = max(1, min(replicas, _BATCH_CELLS // (n_zones * (t + 1))))
-    cells = np.repeat(np.arange(z * t), table.ravel())
-    zone_offset, time_of = cells // t * t, cells % t
-    probabilities = (expected / expected.sum()).ravel()
+    n_zones, n_periods = mus[0].shape[0], table.shape[1]
+
+    def full(cum: NDArray[Any]) -> float:
+        return max(
+            float(log_likelihood_ratio(cyl.by_length(cum, n).astype(float), m, total).max())
+            for n, m in zip(cyl.lengths, mus, strict=True)
+        )
+
     out = np.empty(replicas)
-    for first in range(0, replicas, batch):
+    pilot = min(replicas, 8)
+    cum = cyl.cumulative(_simulate(table, expected, model, rng, pilot))
+    out[:pilot] = [full(cum[r]) for r in range(pilot)]
+    floor = max(0.7 * float(out[:pilot].min()), 1e-9)
+    thresholds = [_count_thresholds(m, floor, total) for m in mus]
+    batch = max(1, _BATCH_CELLS // (n_zones * (n_periods + 1)))
+    for first in range(pilot, replicas, batch):
         b = min(batch, replicas - first)
-        if model == "permutation":
-            shuffled = rng.permuted(np.broadcast_to(time_of, (b, total)), axis=1)
-            flat = zone_offset + shuffled + (np.arange(b) * z * t)[:, None]
-            tables = np.bincount(flat.ravel(), minlength=b * z * t).reshape(b, z, t)
-        else:
-            tables = rng.multinomial(total, probabilities, size=b).reshape(b, z, t)
-        cum = cyl.cumulative(tables.astype(np.float32))  # counts are exact in float32 below 2**24
-        c_max = np.stack([cyl.by_length(cum, n).max(axis=-1) for n in cyl.lengths], axis=-1)
-        bound = log_likelihood_ratio(c_max.astype(float), mu_min, total)  # B × zone × length
-        for r in range(b):
-            out[first + r] = _best_below_bound(cyl, cum[r], mus, bound[r].ravel(), total)
+        cum = cyl.cumulative(_simulate(table, expected, model, rng, b))
+        best = np.zeros(b)
+        for n, mu, k in zip(cyl.lengths, mus, thresholds, strict=True):
+            c = cyl.by_length(cum, n)
+            rb, rz, rs = np.unravel_index(np.flatnonzero(c >= k), c.shape)
+            if len(rb):
+                llr = log_likelihood_ratio(c[rb, rz, rs].astype(float), mu[rz, rs], total)
+                np.maximum.at(best, rb, llr)
+        for r in np.flatnonzero(best < floor):
+            best[r] = full(cum[r])
+        out[first : first + b] = best
     return out
-
-
-def _best_below_bound(
-    cyl: _Cylinders,
-    cum: NDArray[np.float64],
-    mus: list[NDArray[np.float64]],
-    bound: NDArray[np.float64],
-    total: int,
-) -> float:
-    """The largest exact LLR of one replica, evaluating (zone, length) pairs in order of their bound."""
-    n_lengths = len(cyl.lengths)
-    order = np.argsort(bound)[::-1]
-    best, pos, chunk = 0.0, 0, 16
-    while pos < len(order) and bound[order[pos]] > best:
-        picked = order[pos : pos + chunk]
-        picked = picked[bound[picked] > best]
-        zone, which = np.divmod(picked, n_lengths)
-        for li in np.unique(which):
-            rows = zone[which == li]
-            c = cyl.by_length(cum[rows], cyl.lengths[li]).astype(float)
-            best = max(best, float(log_likelihood_ratio(c, mus[li][rows], total).max()))
-        pos += chunk
-        chunk *= 4
-    return best
 
 
 def space_time_scan(
@@ -351,7 +370,9 @@ def space_time_scan(
     if total == 0:
         raise ScanInputError("the table has no cases", hint="widen the period or choose another disease")
     if total >= 2**24:
-        raise ScanInputError(f"{total:,} cases is more than the scan counts exactly", hint="scan a shorter period")
+        raise ScanInputError(
+            f"{total:,} cases is more than the scan counts exactly", hint="scan a shorter period"
+        )
     place = centroids.assign(code=centroids["code"].astype(str)).set_index("code")
     missing = [c for c in codes if c not in place.index]
     if missing:
@@ -367,13 +388,14 @@ def space_time_scan(
     found = zones(lon, lat, weight, max_population_share)
     starts, stops = windows(len(periods), max_periods, prospective)
     cyl = _Cylinders(found, list(range(1, min(max_periods, len(periods)) + 1)), prospective)
-    mu_cum = cyl.cumulative(expected[None])[0]
-    mu = cyl.all_windows(mu_cum)
-    observed = cyl.all_windows(cyl.cumulative(table[None].astype(float))[0])
+    mu_cum = cyl.cumulative(expected[None])[0]  # μ in float64: it is not whole
+    mus = [cyl.by_length(mu_cum, n) for n in cyl.lengths]
+    mu = np.concatenate(mus, axis=-1)
+    observed = cyl.all_windows(cyl.cumulative(table[None].astype(np.float32))[0])
     llr = log_likelihood_ratio(observed, mu, total)
     if replicas:
         rng = np.random.default_rng(seed)
-        null = np.sort(_null_maxima(cyl, mu_cum, table, expected, model, replicas, rng))
+        null = np.sort(_null_maxima(cyl, mus, table, expected, model, replicas, rng))
     else:
         null = np.empty(0)
     clusters: list[SpaceTimeCluster] = []
@@ -398,7 +420,7 @@ def space_time_scan(
                 radius_km=float(found.radius_km[zi]),
                 start=periods[s],
                 end=periods[e - 1] + timedelta(days=period_days - 1),
-                observed=int(round(c)),
+                observed=round(c),
                 expected=m,
                 relative_risk=(c / m) / rest_ratio if rest_ratio > 0 else float("inf"),
                 llr=value,
@@ -435,7 +457,9 @@ def _check_table(counts: pd.DataFrame) -> NDArray[np.int64]:
         raise ScanInputError("the county × period table is empty", hint="check the period and disease")
     values = counts.to_numpy(dtype=float)
     if np.isnan(values).any() or (values < 0).any() or (values != np.round(values)).any():
-        raise ScanInputError("case counts must be whole numbers, zero or more", hint="fill empty weeks with 0")
+        raise ScanInputError(
+            "case counts must be whole numbers, zero or more", hint="fill empty weeks with 0"
+        )
     if counts.index.duplicated().any():
         dup = counts.index[counts.index.duplicated()][0]
         raise ScanInputError(f"county {dup} appears twice in the table", hint="one row per county")
