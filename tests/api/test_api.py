@@ -151,3 +151,26 @@ def test_trend_filters_count_the_encounters_they_name(app, warehouse) -> None:
                  AND e.admit_ts IS NOT NULL GROUP BY 1"""
         )
     assert totals == dict(zip(want["department"], want["n"].astype(float), strict=True))
+
+
+def test_heat_maps_count_every_diagnosis_and_visit_in_scope(app, warehouse) -> None:
+    client = login(app, "hangzhou")
+    chapters = client.get("/api/trends/heatmap?kind=chapter_week").json()
+    hours = client.get("/api/trends/heatmap?kind=department_hour").json()
+    with DuckDBEngine(warehouse, read_only=True) as engine:
+        where = "h.city_code = '330100' AND e.admit_ts IS NOT NULL"
+        diagnoses = engine.scalar(
+            "SELECT count(*) FROM diagnosis d JOIN encounter e USING (hospital_id, encounter_id) "
+            f"JOIN hospital h ON h.hospital_id = e.hospital_id WHERE {where}"
+        )
+        visits = engine.scalar(
+            f"SELECT count(*) FROM encounter e JOIN hospital h USING (hospital_id) WHERE {where}"
+        )
+        respiratory = engine.scalar(
+            "SELECT count(*) FROM diagnosis d JOIN encounter e USING (hospital_id, encounter_id) "
+            f"JOIN hospital h ON h.hospital_id = e.hospital_id WHERE {where} AND left(d.icd10, 1) = 'J'"
+        )
+    assert sum(v for _, _, v in chapters["cells"]) == diagnoses
+    assert sum(v for _, _, v in hours["cells"]) == visits
+    x = chapters["rows"].index("X")  # chapter X: J00–J99
+    assert sum(v for _, r, v in chapters["cells"] if r == x) == respiratory

@@ -17,6 +17,23 @@ if TYPE_CHECKING:
     from provista.engine import DuckDBEngine
 
 
+# ICD-10 chapters by code range (WHO 2019): the heat map's rows.
+CHAPTERS = (
+    ("I", "A00", "B99"), ("II", "C00", "D48"), ("III", "D50", "D89"), ("IV", "E00", "E90"),
+    ("V", "F00", "F99"), ("VI", "G00", "G99"), ("VII", "H00", "H59"), ("VIII", "H60", "H95"),
+    ("IX", "I00", "I99"), ("X", "J00", "J99"), ("XI", "K00", "K93"), ("XII", "L00", "L99"),
+    ("XIII", "M00", "M99"), ("XIV", "N00", "N99"), ("XV", "O00", "O99"), ("XVI", "P00", "P96"),
+    ("XVII", "Q00", "Q99"), ("XVIII", "R00", "R99"), ("XIX", "S00", "T98"), ("XX", "V01", "Y98"),
+    ("XXI", "Z00", "Z99"), ("XXII", "U00", "U99"),
+)  # fmt: skip
+
+
+def icd10_chapter(code: Any) -> Any:
+    """The ICD-10 chapter (I … XXII) of a code column, '?' where no chapter's range holds it."""
+    three = code.substr(0, 3)
+    return ibis.cases(*((three.between(a, b), c) for c, a, b in CHAPTERS), else_="?")
+
+
 def mart_expressions(con: Any) -> dict[str, ibis.Table]:
     """Each mart's name and its expression over the warehouse tables of backend ``con``."""
     enc = con.table("encounter")
@@ -56,6 +73,18 @@ def mart_expressions(con: Any) -> dict[str, ibis.Table]:
         .group_by([_.county_code, _.disease, _.disease_class, _.onset_date.truncate("W").name("week")])
         .aggregate(cases=_.count())
     )
+    admitted = enc.filter(_.admit_ts.notnull())
+    diagnosis_weekly = (
+        con.table("diagnosis")
+        .join(admitted, ["hospital_id", "encounter_id"])
+        .group_by(
+            [_.hospital_id, icd10_chapter(_.icd10).name("chapter"), _.admit_ts.truncate("W").name("week")]
+        )
+        .aggregate(n=_.count())
+    )
+    visits_hourly = admitted.group_by(
+        [_.hospital_id, _.department, _.admit_ts.hour().name("hour")]
+    ).aggregate(n=_.count())
     quality = dq.group_by([_.hospital_id, _.kind]).aggregate(checked=_.checked.sum(), failed=_.failed.sum())
     return {
         "mart_visits_daily": visits,
@@ -63,6 +92,8 @@ def mart_expressions(con: Any) -> dict[str, ibis.Table]:
         "mart_discharges_monthly": discharges,
         "mart_cases_weekly": weekly_cases,
         "mart_quality_hospital": quality,
+        "mart_diagnosis_weekly": diagnosis_weekly,  # the heat map ICD-10 chapter × week of admission
+        "mart_visits_hourly": visits_hourly,  # the heat map department × hour of admission
     }
 
 

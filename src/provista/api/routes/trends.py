@@ -9,18 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter, requires
+from provista.warehouse.marts import CHAPTERS
 
 router = APIRouter(prefix="/api/trends", tags=["trends"])
-
-# ICD-10 chapters by code range (WHO 2019): the heat map's rows.
-CHAPTERS = (
-    ("I", "A00", "B99"), ("II", "C00", "D48"), ("III", "D50", "D89"), ("IV", "E00", "E90"),
-    ("V", "F00", "F99"), ("VI", "G00", "G99"), ("VII", "H00", "H59"), ("VIII", "H60", "H95"),
-    ("IX", "I00", "I99"), ("X", "J00", "J99"), ("XI", "K00", "K93"), ("XII", "L00", "L99"),
-    ("XIII", "M00", "M99"), ("XIV", "N00", "N99"), ("XV", "O00", "O99"), ("XVI", "P00", "P96"),
-    ("XVII", "Q00", "Q99"), ("XVIII", "R00", "R99"), ("XIX", "S00", "T98"), ("XX", "V01", "Y98"),
-    ("XXI", "Z00", "Z99"), ("XXII", "U00", "U99"),
-)  # fmt: skip
 
 
 class Series(BaseModel):
@@ -31,13 +22,6 @@ class Series(BaseModel):
 class Trend(BaseModel):
     grain: str
     series: list[Series]
-
-
-def _chapter_sql(column: str) -> str:
-    cases = " ".join(
-        f"WHEN substr({column}, 1, 3) BETWEEN '{a}' AND '{b}' THEN '{c}'" for c, a, b in CHAPTERS
-    )
-    return f"CASE {cases} ELSE '?' END"
 
 
 BY = {"type": "v.type", "level": "h.level_en", "city": "h.city_code", "county": "h.county_code",
@@ -127,15 +111,13 @@ def heatmap(
     prefix = narrow(user, region)
     where, params = region_filter(user, "h.county_code", "h.hospital_id")
     if kind == "chapter_week":
-        row, col = _chapter_sql("d.icd10"), "strftime(date_trunc('week', e.admit_ts), '%Y-%m-%d')"
-        source = "diagnosis d JOIN encounter e USING (hospital_id, encounter_id)"
+        row, col, source = "m.chapter", "strftime(m.week, '%Y-%m-%d')", "mart_diagnosis_weekly"
     else:
-        row, col = "e.department", "lpad(hour(e.admit_ts)::VARCHAR, 2, '0')"
-        source = "encounter e"
+        row, col, source = "m.department", "lpad(m.hour::VARCHAR, 2, '0')", "mart_visits_hourly"
     rows = engine.query(
-        f"""SELECT {row} AS r, {col} AS c, count(*)::DOUBLE AS n
-            FROM {source} JOIN hospital h ON h.hospital_id = e.hospital_id
-            WHERE {where} AND (? IS NULL OR starts_with(h.county_code, ?)) AND e.admit_ts IS NOT NULL
+        f"""SELECT {row} AS r, {col} AS c, sum(m.n)::DOUBLE AS n
+            FROM {source} m JOIN hospital h USING (hospital_id)
+            WHERE {where} AND (? IS NULL OR starts_with(h.county_code, ?))
             GROUP BY 1, 2""",
         [*params, prefix, prefix],
     )

@@ -1,0 +1,207 @@
+"""Benchmark the web platform: API latency under concurrent clients and page render time in Chromium.
+
+    python bench/bench_api.py --warehouse FILE [--clients 8] [--requests 400] [--label medium]
+
+Serves the warehouse with uvicorn in a process of its own (as `provista serve` does), logs in as the
+province-wide demo user, then for each dashboard endpoint runs ``--clients`` concurrent clients on loopback,
+each sending requests back to back (no If-None-Match: every answer is computed and sent whole), and reports
+p50 / p95 / p99 latency and requests per second. The floor is `/api/auth/me`, which reads the session and
+no warehouse table: the cost of HTTP, the framework and the session check alone. Then Debian's Chromium
+(Playwright) opens the overview and the map pages cold, five times each, and times them until every chart
+is drawn. Goals (issue 5): p95 under 100 ms, pages under 2 s. Writes bench/results/api-<label>.json.
+Not a test: nothing asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+
+ENDPOINTS = [
+    "/api/auth/me",  # the floor
+    "/api/overview/kpis",
+    "/api/map/boundaries?level=city",
+    "/api/map/metric?metric=visits_per_10k&level=city",
+    "/api/map/metric?metric=bed_occupancy&level=county&parent=330100",
+    "/api/map/metric?metric=incidence&level=city",
+    "/api/map/hospitals?county=330106",
+    "/api/trends/visits?by=type&grain=week",
+    "/api/trends/visits?by=department&level=tertiary&grain=month",
+    "/api/trends/facets",
+    "/api/trends/heatmap?kind=chapter_week",
+    "/api/trends/heatmap?kind=department_hour",
+    "/api/quality/hospitals",
+]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+PAGES = {  # page → how many charts it draws when complete
+    "overview": ("#/overview", 4),
+    "map": ("#/map", 3),
+}
+
+
+def start_server(warehouse: Path, app_db: str) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = (
+        "import sys, uvicorn; from pathlib import Path; from provista.api.app import create_app; "
+        "uvicorn.run(create_app(Path(sys.argv[1]), sys.argv[2]), host='127.0.0.1', port=int(sys.argv[3]), "
+        "log_level='warning')"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(warehouse), app_db, str(port)])
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            httpx.get(url + "/api/auth/session", timeout=1)
+            return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the server did not start")
+
+
+def log_in(url: str) -> dict[str, str]:
+    r = httpx.post(url + "/api/auth/login", json={"username": "admin", "password": "provista-admin-demo"})
+    r.raise_for_status()
+    return dict(r.cookies)
+
+
+def hammer(url: str, path: str, cookies: dict[str, str], clients: int, requests: int) -> dict[str, float]:
+    """``clients`` threads, each with its own connection, share ``requests`` requests to one endpoint."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    per_client = max(1, requests // clients)
+
+    def client() -> None:
+        nonlocal errors
+        with httpx.Client(base_url=url, cookies=cookies, timeout=60) as c:
+            c.get(path)  # warm the connection
+            for _ in range(per_client):
+                start = time.perf_counter()
+                r = c.get(path)
+                took = time.perf_counter() - start
+                with lock:
+                    latencies.append(took)
+                    errors += r.status_code != 200
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    ms = np.array(latencies) * 1000
+    return {
+        "requests": len(ms),
+        "errors": errors,
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p95_ms": round(float(np.percentile(ms, 95)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "per_second": round(len(ms) / wall, 1),
+    }
+
+
+def render_times(url: str, repeats: int = 5) -> dict[str, dict[str, float]]:
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, dict[str, float]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for name, (route, charts) in PAGES.items():
+            times = []
+            for _ in range(repeats):
+                context = browser.new_context(viewport={"width": 1600, "height": 900}, bypass_csp=True)  # for the probes
+                page = context.new_page()
+                page.goto(url + "/")
+                page.fill("input[name=username]", "admin")
+                page.fill("input[name=password]", "provista-admin-demo")
+                page.click("#login button[type=submit]")
+                page.wait_for_selector(".kpi .value")
+                page.goto("about:blank")
+                start = time.perf_counter()
+                page.goto(url + "/" + route)  # cold page: scripts, i18n, session, data, charts
+                page.wait_for_function(
+                    f"document.querySelectorAll('main canvas').length >= {charts}", timeout=60_000
+                )
+                page.wait_for_function(  # every chart has finished its first frame
+                    "[...document.querySelectorAll('main [_echarts_instance_]')].every("
+                    "el => { const c = echarts.getInstanceByDom(el); return c && !c.isDisposed() "
+                    "&& c.getZr().painter.getViewportRoot() }) "
+                    "&& !/加载中|Loading/.test(document.querySelector('main').textContent)",
+                    timeout=60_000,
+                )
+                times.append(time.perf_counter() - start)
+                context.close()
+            out[name] = {"median_s": round(statistics.median(times), 2), "max_s": round(max(times), 2)}
+        browser.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--warehouse", type=Path, required=True)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=400, help="requests per endpoint, all clients")
+    parser.add_argument("--label", default=None, help="name of the results file (default: warehouse stem)")
+    args = parser.parse_args()
+    from provista.api.serve import seed_demo_users
+    from provista.api.state import AppState
+
+    work = Path(tempfile.mkdtemp(prefix="provista-bench-api-"))
+    app_db = f"sqlite:///{work / 'app.sqlite'}"
+    seed_demo_users(AppState(app_db), args.warehouse)
+    proc, url = start_server(args.warehouse, app_db)
+    try:
+        cookies = log_in(url)
+        rows = []
+        for path in ENDPOINTS:
+            figures = hammer(url, path, cookies, args.clients, args.requests)
+            rows.append({"endpoint": path, **figures})
+            print(f"{path:70} p95 {figures['p95_ms']:8.1f} ms", flush=True)
+        pages = render_times(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    table = pd.DataFrame(rows)
+    floor = float(table.loc[table["endpoint"] == "/api/auth/me", "p95_ms"].iloc[0])
+    table["p95_over_floor"] = (table["p95_ms"] / floor).round(1)
+    print(table.to_string(index=False))
+    for name, fig in pages.items():
+        print(f"page {name}: median {fig['median_s']} s, max {fig['max_s']} s (cold, until every chart is drawn)")
+    results = {
+        "benchmark": "api",
+        "warehouse": str(args.warehouse),
+        "warehouse_gb": round(args.warehouse.stat().st_size / 1e9, 2),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "clients": args.clients,
+        "endpoints": rows,
+        "floor_p95_ms": floor,
+        "worst_p95_ms": float(table["p95_ms"].max()),
+        "pages": pages,
+    }
+    label = args.label or args.warehouse.stem
+    out = Path(__file__).parent / "results" / f"api-{label}.json"
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
