@@ -7,8 +7,9 @@ import * as map from "./pages/map.js";
 import * as trends from "./pages/trends.js";
 import * as heatmap from "./pages/heatmap.js";
 import * as quality from "./pages/quality.js";
+import * as operations from "./pages/operations.js";
 
-const pages = { overview, map, trends, heatmap, quality, bigscreen: overview };
+const pages = { overview, map, trends, heatmap, quality, operations, bigscreen: overview };
 const main = document.getElementById("main");
 let me = null;
 let timer = null;
