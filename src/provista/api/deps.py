@@ -6,10 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
-from provista.api.state import AppState, Principal
+from provista.api import audit
+from provista.api.audit import PURPOSE_HEADER, purpose_of
+from provista.api.state import PATIENT_ROLES, AppState, Principal
 from provista.engine import DuckDBEngine
 
 SESSION_COOKIE = "provista_session"
+CSRF_COOKIE = "provista_csrf"  # readable by the pages, which echo it in CSRF_HEADER on every change
+CSRF_HEADER = "X-CSRF-Token"
 
 
 def get_engine(request: Request) -> DuckDBEngine:
@@ -96,4 +100,47 @@ def requires(*roles: str) -> Any:
         return user
 
     check.roles = roles  # type: ignore[attr-defined]  # read by the route-declaration test
+    return Depends(check)
+
+
+def open_to_all(reason: str) -> Any:
+    """Declare a route that needs no session (logging in, asking whether one is logged in, logging out).
+
+    The security tests list these routes by name: a new one must be added there, on purpose.
+    """
+
+    def check() -> None:
+        return None
+
+    check.open_reason = reason  # type: ignore[attr-defined]
+    return Depends(check)
+
+
+def requires_patient_access(*roles: str) -> Any:
+    """Declare a patient-level route: a clinical or research role, a stated purpose, and an audit record.
+
+    ``dependencies=[requires_patient_access()]`` (clinician and researcher) or name the roles. The purpose
+    comes in the ``X-Provista-Purpose`` header (or a ``purpose`` query parameter): 4–300 characters saying
+    why, e.g. "treatment: follow-up of admission 2024-031". Every read is written to the audit log with
+    who, when, from where, the purpose, and the path and query asked for; a refusal is recorded too.
+    """
+    allowed = roles or PATIENT_ROLES
+
+    def check(request: Request, user: CurrentUser, state: StateDep) -> Principal:
+        if user.role not in allowed:  # refusals are recorded by the guard (provista.api.guard)
+            raise HTTPException(
+                403, f"patient-level data needs the {' or '.join(allowed)} role; yours is {user.role}"
+            )
+        if len(purpose_of(request)) < 4:
+            raise HTTPException(
+                403,
+                f"state why you need this patient's data: send the {PURPOSE_HEADER} header "
+                "(e.g. 'treatment: follow-up visit'); it is kept in the audit log",
+            )
+        detail = {"method": request.method, "query": dict(request.query_params)}
+        audit.record(state, user, "patient.read", request.url.path, detail, request)
+        return user
+
+    check.roles = allowed  # type: ignore[attr-defined]
+    check.patient_level = True  # type: ignore[attr-defined]
     return Depends(check)

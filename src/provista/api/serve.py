@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from provista.api import audit
 from provista.api.state import DEMO_USERS, AppState
 from provista.engine import DuckDBEngine
 
@@ -22,5 +23,6 @@ def seed_demo_users(state: AppState, warehouse: Path) -> list[tuple[str, str, st
                 continue
             code = str(ningbo.loc[0, "hospital_id"])
         state.add_user(username, password, role, kind, code)
+        audit.record(state, "demo", "user.seed", username, {"role": role, "scope": f"{kind} {code}"})
         made.append((username, password, role, f"{kind} {code}"))
     return made

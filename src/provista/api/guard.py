@@ -1,0 +1,75 @@
+"""The request guard: CSRF protection for cookie sessions, extra security headers, refusals audited.
+
+Cookie sessions are what cross-site request forgery abuses, so every unsafe request (POST, PUT, PATCH,
+DELETE) that carries a live session must also carry that session's CSRF token in ``X-CSRF-Token``; the
+pages read it from the ``provista_csrf`` cookie, which another site can neither read nor set for us
+(SameSite=Strict, and the token is checked against its SHA-256 kept with the session, not against the
+cookie). A request whose Origin is another site is refused as well. A request without a live session goes
+on to its route, which answers 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from provista.api import audit
+from provista.api.deps import CSRF_HEADER, SESSION_COOKIE
+from provista.api.state import AppState
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+HEADERS = {
+    "X-Frame-Options": "DENY",  # for browsers older than CSP's frame-ancestors
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+
+
+def _foreign_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if not origin or origin == "null":
+        return origin == "null"
+    return urlsplit(origin).netloc.lower() != (request.headers.get("host") or "").lower()
+
+
+def install(app: FastAPI) -> None:
+    """Add the guard to ``app`` (before the headers middleware, so its refusals get the CSP too)."""
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        state: AppState = request.app.state.app_state
+        token = request.cookies.get(SESSION_COOKIE)
+        if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
+            if _foreign_origin(request):
+                return JSONResponse({"detail": "a request from another site is refused"}, status_code=403)
+            if token:
+                matches = await run_in_threadpool(state.csrf_matches, token, request.headers.get(CSRF_HEADER))
+                if matches is False:
+                    await run_in_threadpool(_record_refusal, state, token, request, "csrf.refused")
+                    return JSONResponse(
+                        {"detail": f"missing or wrong {CSRF_HEADER} header: reload the page and try again"},
+                        status_code=403,
+                    )
+        response = await call_next(request)
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
+            response.headers.setdefault("Cache-Control", "no-store")
+        if response.status_code == 403 and token:
+            await run_in_threadpool(_record_refusal, state, token, request)
+        return response
+
+
+def _record_refusal(state: AppState, token: str, request: Request, action: str = "access.denied") -> None:
+    """A logged-in user refused (wrong role, a region or hospital outside their scope): worth a record."""
+    user = state.principal(token)
+    if user is not None:
+        detail = {"method": request.method, "query": dict(request.query_params)}
+        audit.record(state, user, action, request.url.path, detail, request, outcome="denied")
