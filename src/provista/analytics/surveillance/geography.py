@@ -78,6 +78,11 @@ def centroids(level: str = "county", province: str = "zhejiang") -> pd.DataFrame
     Codes are today's (the province's ``outdated_codes`` applied); counties split off after the map was
     drawn are added with the centroid of the county they came from.
     """
+    return _centroids(level, province).copy()
+
+
+@cache
+def _centroids(level: str, province: str) -> pd.DataFrame:
     from provista.synth.province import load_province
 
     if level not in ("county", "city"):

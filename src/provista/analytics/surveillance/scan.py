@@ -400,7 +400,8 @@ def space_time_scan(
         null = np.empty(0)
     clusters: list[SpaceTimeCluster] = []
     taken: list[tuple[NDArray[np.bool_], int, int]] = []
-    for index in np.argsort(llr, axis=None, kind="stable")[::-1]:
+    positive = np.flatnonzero(llr > 0)
+    for index in positive[np.argsort(-llr.ravel()[positive], kind="stable")]:
         zi, wi = divmod(int(index), llr.shape[1])
         value = float(llr[zi, wi])
         if len(clusters) >= max_clusters or value <= 0:

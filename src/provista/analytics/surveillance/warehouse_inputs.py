@@ -1,5 +1,6 @@
 """What the space-time scan and the transfer recommendations read from a warehouse: SQL here, the methods
-in ``scan.py`` and ``transfers.py``.
+in ``scan.py`` and ``transfers.py``. Queries go through ``engine.query`` (a cursor each), so the API's
+threads can share the engine.
 
 Cases are notifiable-disease reports counted in incidence (confirmed and clinically diagnosed, as in
 ``analytics.epi``), by onset date and the county of the report, in ISO weeks (Monday first). Capacity is
@@ -38,7 +39,7 @@ def monday(day: date) -> date:
 
 def onset_span(engine: DuckDBEngine) -> tuple[date, date]:
     """First and last onset date of the case reports."""
-    row = engine.frame("SELECT min(onset_date) AS a, max(onset_date) AS b FROM case_report")
+    row = engine.query("SELECT min(onset_date) AS a, max(onset_date) AS b FROM case_report")
     if row.empty or pd.isna(row.loc[0, "a"]):
         raise SurveillanceInputError(
             "the warehouse has no case reports", hint="build a warehouse with CDC case reports first"
@@ -65,7 +66,7 @@ def resolve_disease(engine: DuckDBEngine, disease: str | None) -> str | None:
     """The ``case_report.disease`` value meant by a name as reported (流行性感冒) or an ICD-10 code (J11)."""
     if disease is None:
         return None
-    known = engine.frame("SELECT disease, any_value(icd10) AS icd10 FROM case_report GROUP BY 1 ORDER BY 1")
+    known = engine.query("SELECT disease, any_value(icd10) AS icd10 FROM case_report GROUP BY 1 ORDER BY 1")
     if disease in set(known["disease"]):
         return disease
     by_code = known[known["icd10"].fillna("").str.upper().str.startswith(disease.upper())]
@@ -79,7 +80,7 @@ def resolve_disease(engine: DuckDBEngine, disease: str | None) -> str | None:
 
 def county_populations(engine: DuckDBEngine, prefix: str | None = None) -> pd.Series:
     """Population of every county (optionally those whose code starts with ``prefix``), by code."""
-    frame = engine.frame(
+    frame = engine.query(
         "SELECT code, population FROM region WHERE level = 'county' AND (? IS NULL OR starts_with(code, ?)) "
         "ORDER BY code",
         [prefix, prefix],
@@ -101,7 +102,7 @@ def weekly_county_cases(
     """Cases by onset week: a county × week table (every county, every Monday from ``start`` to ``end``)."""
     weeks = pd.date_range(monday(start), monday(end), freq="7D")
     counties = county_populations(engine, prefix).index
-    rows = engine.frame(
+    rows = engine.query(
         f"""SELECT county_code, date_trunc('week', onset_date)::DATE AS week, count(*) AS cases
             FROM case_report
             WHERE onset_date BETWEEN ? AND ? AND (? IS NULL OR disease = ?)
@@ -131,7 +132,7 @@ def weekly_county_cases(
 
 def cities(engine: DuckDBEngine) -> pd.DataFrame:
     """The prefecture-level cities: ``code, name_zh, name_en``."""
-    return engine.frame("SELECT code, name_zh, name_en FROM region WHERE level = 'prefecture' ORDER BY code")
+    return engine.query("SELECT code, name_zh, name_en FROM region WHERE level = 'prefecture' ORDER BY code")
 
 
 def free_capacity(
@@ -150,12 +151,12 @@ def free_capacity(
     （试行）》 2009; one ventilator per ICU bed and 3 nurses per ICU bed, same guideline; 0.4 nurses per
     ward bed, 《医疗机构基本标准（试行）》) — give real figures with a capacity file where they are known.
     """
-    last = engine.scalar("SELECT max(date) FROM bed_census")
-    if last is None:
+    last = engine.query("SELECT max(date) AS d FROM bed_census").loc[0, "d"]
+    if pd.isna(last):
         raise SurveillanceInputError(
             "the warehouse has no bed census", hint="give capacity in a file (--capacity)"
         )
-    census = engine.frame(
+    census = engine.query(
         """SELECT h.city_code AS city, sum(b.open_beds)::DOUBLE / count(DISTINCT b.date) AS open,
                   sum(b.occupied_beds)::DOUBLE / count(DISTINCT b.date) AS occupied
            FROM bed_census b JOIN hospital h USING (hospital_id)
@@ -193,7 +194,7 @@ def forecast_demand(
     _, last = onset_span(engine)
     end = monday(as_of or last) - timedelta(days=1)  # the last whole week before as_of
     start = end - timedelta(weeks=4) + timedelta(days=1)
-    weekly = engine.frame(
+    weekly = engine.query(
         f"""SELECT r.parent_code AS city, (date_diff('day', ?::DATE, c.onset_date) // 7)::INTEGER AS w,
                    count(*) AS cases
             FROM case_report c JOIN region r ON r.code = c.county_code
