@@ -17,7 +17,7 @@ Per grain (hospital totals, departments), horizon bucket (1–7, 8–14, … day
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,8 +57,12 @@ def backtest(
     models: Sequence[str] = (DEFAULT_MODEL,),
     origins: int = 8,
     horizon: int = 28,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
-    """One row per (series, origin, model, scored day): actual, point forecast and interval bounds."""
+    """One row per (series, origin, model, scored day): actual, point forecast and interval bounds.
+
+    ``progress(done, total)`` is called after each series.
+    """
     names = [*dict.fromkeys([*models, BASELINE])]
     for name in names:
         if name not in MODELS:
@@ -95,6 +99,8 @@ def backtest(
                 for lv in LEVELS:
                     columns[f"lo{lv * 100:.0f}"].append(fc.lower[lv][scored])
                     columns[f"hi{lv * 100:.0f}"].append(fc.upper[lv][scored])
+        if progress is not None:
+            progress(number + 1, len(series))
     if not columns["h"]:
         raise ForecastError(
             f"no series has {horizon + 7 * (origins - 1)} days of census after enough history to backtest",
@@ -206,14 +212,18 @@ def statements(summary: pd.DataFrame) -> list[str]:
                 f"{name} beats the seasonal-naive baseline for {grain} series {where} "
                 f"(MAE {min(gains):.0%} to {max(gains):.0%} lower)."
             )
-    for r in summary.itertuples(index=False):
+    for (grain, name), rows in summary.groupby(["grain", "model"], sort=False):
         for lv in LEVELS:
-            cover = getattr(r, f"coverage{lv * 100:.0f}")
-            if abs(cover - lv) > COVERAGE_TOLERANCE:
-                kind = "too narrow" if cover < lv else "too wide"
+            cover = rows[f"coverage{lv * 100:.0f}"]
+            for kind, off in (("too narrow", cover < lv - COVERAGE_TOLERANCE),
+                              ("too wide", cover > lv + COVERAGE_TOLERANCE)):  # fmt: skip
+                if not off.any():
+                    continue
+                where = "at every horizon" if off.all() else ", ".join(rows["bucket"][off]) + " days ahead"
+                held = f"{cover[off].min():.1%}" + (f" to {cover[off].max():.1%}" if off.sum() > 1 else "")
                 out.append(
-                    f"{r.model}'s {lv:.0%} intervals are {kind} for {r.grain} series {r.bucket} days ahead: "
-                    f"they held {cover:.1%} of the census days."
+                    f"{name}'s {lv:.0%} intervals are {kind} for {grain} series {where}: "
+                    f"they held {held} of the census days."
                 )
     return out
 
