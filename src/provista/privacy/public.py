@@ -1,0 +1,110 @@
+"""What the ``public`` role sees: the API's aggregate answers with small cells suppressed.
+
+Each function takes the counts a route computed and says which to hide (``suppression.protect``),
+modelling what a reader can add up from the same and from other answers:
+
+- a table of series × time (trends) or rows × columns (heat maps): a two-way table whose margins
+  (each series' total, each period's total, the grand total) are taken as published, because another
+  grouping or filter of the same counts shows them;
+- region values (the map): counties summed into cities into the province, protected as one hierarchy
+  so that the city and the county view of the same period agree;
+- a daily series with sums over some of its days (the overview's cards).
+
+Zero is published (it describes nobody). Hidden values come back as ``None`` with nothing else
+changed. What this does not stop: differencing across overlapping filters (level × department ×
+type) and across different periods of the map; tables released outside the dashboard go through
+differential privacy (``provista publish``) instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from provista.privacy.suppression import (
+    PROTECTION,
+    THRESHOLD,
+    CellTable,
+    Relation,
+    hierarchy,
+    protect,
+    two_way,
+)
+
+
+def suppress_cells(
+    frame: pd.DataFrame, row: str, column: str, value: str, *, threshold: int = THRESHOLD
+) -> pd.DataFrame:
+    """A long table of counts (one row per ``row`` × ``column`` cell) with small cells and their
+    complements set to NaN.
+
+    Cells absent from ``frame`` count as zero; one hidden as a complement comes back as a NaN row,
+    so that its absence does not say "zero". The margins are taken as published.
+    """
+    if frame.empty:
+        return frame.copy()
+    wide = frame.pivot_table(index=row, columns=column, values=value, aggfunc="sum", fill_value=0)
+    matrix = wide.to_numpy(dtype=float)
+    result = protect(two_way(matrix, fixed_margins=True), threshold=threshold, protection=PROTECTION)
+    r, c = matrix.shape
+    hidden = result.suppressed[: r * c].reshape(r, c)
+    present = matrix > 0
+    keep = present | hidden
+    out = pd.DataFrame(
+        {
+            row: np.repeat(wide.index.to_numpy(), c)[keep.ravel()],
+            column: np.tile(wide.columns.to_numpy(), r)[keep.ravel()],
+            value: np.where(hidden, np.nan, matrix)[keep],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def suppress_regions(
+    counts: Mapping[str, float], shown: Sequence[str], parent: Mapping[str, str]
+) -> tuple[set[str], set[str]]:
+    """The counties and the cities whose count must be hidden, from the counts per county.
+
+    ``counts``: every county-level key the data has (including codes no region list shows, e.g. a
+    hospital registered to a city itself: part of the city's total, never shown alone); ``shown``:
+    the county codes an answer lists (absent ones count zero); ``parent``: each key's city. The cities
+    sum into the province total, which is taken as published.
+    """
+    leaves = {code: float(counts.get(code, 0.0)) for code in dict.fromkeys([*shown, *counts])}
+    table, names = hierarchy(leaves, [{code: parent[code] for code in leaves}])
+    listed = set(shown)
+    unlisted = frozenset(i for i, name in enumerate(names[: len(leaves)]) if name not in listed)
+    root = len(names) - 1
+    result = protect(CellTable(table.values, table.relations, hidden=unlisted, fixed=frozenset({root})))
+    hidden = {int(i) for i in np.flatnonzero(result.suppressed)}
+    return (
+        {names[i] for i in hidden if i < len(leaves)},
+        {names[i] for i in hidden if len(leaves) <= i < root},
+    )
+
+
+def suppress_series_with_sums(
+    series: Sequence[float], sums: Sequence[Sequence[int]]
+) -> tuple[list[float | None], list[float | None]]:
+    """A series of counts (e.g. visits per day) and sums over some of its positions (a week's total).
+
+    Values of at least the threshold are taken as shown elsewhere (a daily total in the trends), so
+    only small values and the sums are hidden.
+    """
+    values = [float(v) for v in series]
+    n = len(values)
+    totals = [sum(values[i] for i in members) for members in sums]
+    relations = [Relation(n + k, tuple(members)) for k, members in enumerate(sums)]
+    fixed = frozenset(i for i, v in enumerate(values) if not 0 < v < THRESHOLD)
+    result = protect(CellTable(np.array(values + totals), relations, fixed=fixed))
+    shown: list[float | None] = [
+        None if hide else v for v, hide in zip(values + totals, result.suppressed, strict=True)
+    ]
+    return shown[:n], shown[n:]
+
+
+def suppress_small(values: Sequence[float | None]) -> list[float | None]:
+    """Counts with no published relation among them: only the small ones are hidden."""
+    return [None if v is not None and 0 < v < THRESHOLD else v for v in values]
