@@ -58,11 +58,12 @@ def _series(
 ) -> list[CensusSeries]:
     """The series asked for: one hospital's total and departments, one department (in one hospital or in
     each), every hospital's total (nothing asked), or every series (``everything``, the backtest)."""
-    from provista.analytics.forecast.series import census_series, read_census
+    from provista.analytics.forecast.series import census_series, last_census_day, read_census
     from provista.engine import DuckDBEngine
 
     with DuckDBEngine(warehouse, read_only=True) as engine:
         census = read_census(engine, [hospital] if hospital else None)
+        end = last_census_day(engine)
     if census.empty:
         raise ForecastError(
             f"no bed census for hospital {hospital}" if hospital else "the warehouse has no bed census",
@@ -70,7 +71,7 @@ def _series(
             if hospital
             else "build the warehouse from files that include bed_census",
         )
-    chosen = census_series(census, departments=bool(hospital or department or everything))
+    chosen = census_series(census, departments=bool(hospital or department or everything), end=end)
     if department is not None:
         chosen = [s for s in chosen if s.department == department]
         if not chosen:

@@ -9,7 +9,8 @@
   point forecast is the paths' median, the forecast that minimises the expected absolute error the backtest
   scores.
 - ``snaive``, the seasonal-naive baseline: the same weekday of the last observed week
-  (``ŷ_{T+h} = y_{T+h-7k}``, ``k = ⌈h/7⌉``); its intervals add ``k`` resampled weekly differences.
+  (``ŷ_{T+h} = y_{T+h-7k}``, ``k = ⌈h/7⌉``); its intervals add ``k`` resampled weekly differences
+  (centred: the baseline assumes no drift, and its intervals sit around its point).
 - ``ets``, exponential smoothing ETS(A,N,A) with a weekly season (statsmodels ``ETSModel``, maximum
   likelihood; analytic Gaussian intervals). A library reference for the backtest; slow (a numerical fit per
   series and origin), so not a default.
@@ -141,7 +142,7 @@ class SeasonalNaive(CensusModel):
         self.y_ = y
         diffs = y[7:] - y[:-7]
         diffs = diffs[~np.isnan(diffs)]
-        self.residuals_ = diffs if len(diffs) else np.zeros(1)
+        self.residuals_ = diffs - diffs.mean() if len(diffs) else np.zeros(1)  # no drift, as the point
         return self
 
     def _same_weekday(self, day: pd.Timestamp) -> tuple[float, int]:
