@@ -31,6 +31,8 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from provista.web.headless import launch, log_in
+
 ENDPOINTS = [
     "/api/auth/me",  # the floor
     "/api/overview/kpis",
@@ -46,9 +48,6 @@ ENDPOINTS = [
     "/api/trends/heatmap?kind=department_hour",
     "/api/quality/hospitals",
 ]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 PAGES = {  # page → how many charts it draws when complete
     "overview": ("#/overview", 4),
     "map": ("#/map", 3),
@@ -76,7 +75,7 @@ def start_server(warehouse: Path, app_db: str) -> tuple[subprocess.Popen[bytes],
     raise SystemExit("the server did not start")
 
 
-def log_in(url: str) -> dict[str, str]:
+def session_cookies(url: str) -> dict[str, str]:
     r = httpx.post(url + "/api/auth/login", json={"username": "admin", "password": "provista-admin-demo"})
     r.raise_for_status()
     return dict(r.cookies)
@@ -124,17 +123,14 @@ def render_times(url: str, repeats: int = 5) -> dict[str, dict[str, float]]:
 
     out: dict[str, dict[str, float]] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = launch(p)
         for name, (route, charts) in PAGES.items():
             times = []
             for _ in range(repeats):
-                context = browser.new_context(viewport={"width": 1600, "height": 900}, bypass_csp=True)  # for the probes
+                # bypass_csp: the probes below are evaluated in the page
+                context = browser.new_context(viewport={"width": 1600, "height": 900}, bypass_csp=True)
                 page = context.new_page()
-                page.goto(url + "/")
-                page.fill("input[name=username]", "admin")
-                page.fill("input[name=password]", "provista-admin-demo")
-                page.click("#login button[type=submit]")
-                page.wait_for_selector(".kpi .value")
+                log_in(page, url)
                 page.goto("about:blank")
                 start = time.perf_counter()
                 page.goto(url + "/" + route)  # cold page: scripts, i18n, session, data, charts
@@ -170,7 +166,7 @@ def main() -> None:
     seed_demo_users(AppState(app_db), args.warehouse)
     proc, url = start_server(args.warehouse, app_db)
     try:
-        cookies = log_in(url)
+        cookies = session_cookies(url)
         rows = []
         for path in ENDPOINTS:
             figures = hammer(url, path, cookies, args.clients, args.requests)
@@ -185,7 +181,7 @@ def main() -> None:
     table["p95_over_floor"] = (table["p95_ms"] / floor).round(1)
     print(table.to_string(index=False))
     for name, fig in pages.items():
-        print(f"page {name}: median {fig['median_s']} s, max {fig['max_s']} s (cold, until every chart is drawn)")
+        print(f"page {name}: median {fig['median_s']} s, max {fig['max_s']} s (cold, until all charts drawn)")
     results = {
         "benchmark": "api",
         "warehouse": str(args.warehouse),

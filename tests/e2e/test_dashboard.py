@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from provista.web.headless import log_in
+
 
 @pytest.fixture
 def page(browser: Any, server: str) -> Any:
@@ -23,14 +25,6 @@ def page(browser: Any, server: str) -> Any:
     page.on("request", lambda r: r.url.startswith(server) or page.foreign.append(r.url))
     yield page
     context.close()
-
-
-def log_in(page: Any, server: str, user: str = "admin", password: str = "provista-admin-demo") -> None:
-    page.goto(server + "/")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", password)
-    page.click("#login button[type=submit]")
-    page.wait_for_selector(".kpi .value")
 
 
 def test_a_session_through_every_page(page: Any, server: str, tmp_path: Path) -> None:
