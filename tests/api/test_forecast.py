@@ -73,8 +73,11 @@ def test_the_series_history_is_the_census_and_the_forecast_follows_it(app, db) -
     )
     sent = {pd.Timestamp(r.d).date(): r.n for r in census.itertuples()}
     assert len(body["history"]) == 28
-    for point in body["history"]:  # the census as sent; a day without a row is null, not filled
-        assert point["occupied"] == sent.get(dt.date.fromisoformat(point["date"]))
+    for point in body["history"]:  # the census as sent; a day without a row is flagged as filled
+        day = dt.date.fromisoformat(point["date"])
+        assert point["filled"] == (day not in sent)
+        if day in sent:
+            assert point["occupied"] == sent[day]
     ahead = body["forecast"]
     assert [p["horizon"] for p in ahead] == list(range(1, 22))
     assert ahead[0]["date"] == str(last + dt.timedelta(days=1))

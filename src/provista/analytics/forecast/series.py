@@ -154,10 +154,11 @@ def census_series(
 
 
 def history_points(series: CensusSeries, days: int) -> list[dict[str, Any]]:
-    """The last ``days`` days: date, occupied beds where a census was received (None otherwise)."""
+    """The last ``days`` days: date, occupied beds (None where unknown), and whether the value was filled
+    over a short gap rather than received."""
     tail = series.occupied.iloc[-days:]
-    seen = series.observed.loc[tail.index]
+    seen = series.observed.loc[tail.index].to_numpy()
     return [
-        {"date": day.date(), "occupied": float(value) if known else None}
-        for day, value, known in zip(tail.index, tail.to_numpy(), seen.to_numpy(), strict=True)
+        {"date": day.date(), "occupied": None if np.isnan(value) else float(value), "filled": not known}
+        for day, value, known in zip(tail.index, tail.to_numpy(), seen, strict=True)
     ]

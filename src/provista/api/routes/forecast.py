@@ -104,7 +104,8 @@ def units(user: CurrentUser, engine: EngineDep) -> Units:
 
 class HistoryPoint(BaseModel):
     date: dt.date
-    occupied: float | None  # None: no census that day
+    occupied: float | None  # None: unknown (no census, and not a short gap)
+    filled: bool  # True: a short gap filled by a straight line (series.py), not a census received
 
 
 class ForecastPoint(BaseModel):
