@@ -95,3 +95,12 @@ def test_summary_mae_ratio_coverage_and_series_better_by_hand() -> None:
     assert any("arx does NOT beat the seasonal-naive baseline for department series 8–14" in s for s in said)
     assert any("arx beats the seasonal-naive baseline for department series at 1–7 days" in s for s in said)
     assert any("arx's 80% intervals are too wide for department series 1–7" in s for s in said)
+
+
+def test_a_tie_with_the_baseline_is_said_to_not_beat_it() -> None:
+    errors = _errors([("MED", "arx", 1, 0, 0, 0, 0), ("MED", "snaive", 1, 0, 0, 0, 0)])  # an empty ward
+    said = statements(summarise(errors, 7))
+    assert (
+        "arx does NOT beat the seasonal-naive baseline for department series 1–7 days ahead: MAE 0 vs 0 "
+        "beds (a tie)." in said
+    )

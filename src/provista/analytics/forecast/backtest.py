@@ -201,9 +201,10 @@ def statements(summary: pd.DataFrame) -> list[str]:
         losses = [v for v in group if not v.beats]
         wins = [v for v in group if v.beats]
         for v in losses:
+            tie = " (a tie)" if v.mae == v.baseline_mae else ""
             out.append(
                 f"{name} does NOT beat the seasonal-naive baseline for {grain} series {v.bucket} days ahead: "
-                f"MAE {v.mae:.3g} vs {v.baseline_mae:.3g} beds."
+                f"MAE {v.mae:.3g} vs {v.baseline_mae:.3g} beds{tie}."
             )
         if wins:
             where = "at every horizon" if not losses else "at " + ", ".join(v.bucket for v in wins) + " days"

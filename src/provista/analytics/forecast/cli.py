@@ -6,6 +6,7 @@ import json
 import math
 import time
 import warnings
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -173,6 +174,8 @@ def backtest(
     """Rolling-origin backtest (滚动起点回测): MAE per horizon and interval coverage of each model against the
     seasonal-naive baseline (same weekday last week), for hospital totals and departments; says plainly
     where a model does not beat the baseline."""
+    from rich.markup import escape
+
     from provista.analytics.forecast.backtest import backtest as run_backtest
     from provista.analytics.forecast.backtest import origin_dates, statements, summarise
     from provista.cli import console, out, stage_progress, user_errors
@@ -185,7 +188,8 @@ def backtest(
             raise ConfigError(f"unknown --models '{models}'", hint=f"use some of {', '.join(MODELS)}")
         chosen = _series(path, hospital, department, everything=True)
         started = time.perf_counter()
-        with stage_progress() as report:
+        with stage_progress() as report, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             errors = run_backtest(
                 chosen,
                 models=names,
@@ -196,6 +200,8 @@ def backtest(
         seconds = time.perf_counter() - started
         summary = summarise(errors, horizon)
     lines = statements(summary)
+    for message, count in Counter(str(w.message) for w in caught).most_common():
+        console.print(f"[yellow]Warning:[/] {escape(message)} ({count:,} fits)", soft_wrap=True)
     if output_format == "csv":
         out.print(summary.to_csv(index=False), end="", soft_wrap=True, markup=False, highlight=False)
         return
@@ -237,13 +243,20 @@ def _backtest_view(summary: pd.DataFrame, title: str) -> Any:
             r.bucket,
             r.model + (" (baseline)" if base else ""),
             f"{r.mae:.3f}",
-            "–" if base else f"{r.ratio - 1:+.0%}",
+            "–" if base else _change(r.mae, r.baseline_mae),
             *(f"{getattr(r, f'coverage{lv * 100:.0f}'):.1%}" for lv in LEVELS),
             "–" if base else f"{r.series_better:.0%} / {r.series_worse:.0%}",
             f"{r.n:,}",
             style=None if base or r.ratio < 1 else "bold red",
         )
     return view
+
+
+def _change(mae: float, baseline: float) -> str:
+    """The model's MAE against the baseline's, in per cent ('tie' when equal, 'n/a' over a zero baseline)."""
+    if mae == baseline:
+        return "tie"
+    return f"{mae / baseline - 1:+.0%}" if baseline > 0 else "n/a"
 
 
 def _print(renderable: Any) -> None:

@@ -163,7 +163,7 @@ class BacktestRow(BaseModel):
     n: int
     mae: float
     baseline_mae: float
-    ratio: float
+    ratio: float | None  # model MAE ÷ baseline MAE; None when the baseline's is 0
     coverage80: float
     coverage95: float
 
@@ -212,7 +212,10 @@ def backtest(
         baseline=BASELINE,
         origins=[o.date() for o in origin_dates(s.occupied.index[-1], origins, horizon)],
         horizon=horizon,
-        rows=[BacktestRow.model_validate(r) for r in summary.to_dict("records")],
+        rows=[
+            BacktestRow.model_validate({**r, "ratio": r["ratio"] if r["baseline_mae"] > 0 else None})
+            for r in summary.to_dict("records")
+        ],
         verdicts=[
             Verdict(bucket=v.bucket, model=v.model, mae=v.mae, baseline_mae=v.baseline_mae, beats=v.beats)
             for v in verdicts(summary)

@@ -132,8 +132,9 @@ function showBacktest(main, backtest) {
   for (const r of mine) {
     const tr = body.insertRow();
     tr.insertCell().textContent = r.bucket;
-    const cells = [num(r.mae, 3), num(r.baseline_mae, 3), `${r.ratio >= 1 ? "+" : ""}${num((r.ratio - 1) * 100, 0)}%`,
-      pct(r.coverage80), pct(r.coverage95)];
+    const change = r.mae === r.baseline_mae ? t("forecast.tie") : r.baseline_mae > 0
+      ? `${r.mae > r.baseline_mae ? "+" : ""}${num((r.mae / r.baseline_mae - 1) * 100, 0)}%` : "–";
+    const cells = [num(r.mae, 3), num(r.baseline_mae, 3), change, pct(r.coverage80), pct(r.coverage95)];
     for (const text of cells) {
       const td = tr.insertCell();
       td.className = "num";
