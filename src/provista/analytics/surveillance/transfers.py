@@ -238,6 +238,7 @@ def _plan(
     rows = []
     for (a, b, k), patients in sorted(solved.moved.items(), key=lambda kv: (-kv[1], kv[0])):
         kind, src, dst = KINDS[k], cities[a], cities[b]
+        km = round(float(dist[a, b]), 1)
         used = [r for r in RESOURCES if NEEDS[kind][r] > 0]
         short = {r: float(gap.loc[src, r]) for r in used if gap.loc[src, r] > 0}
         spare = {r: float(-gap.loc[dst, r]) for r in used if gap.loc[dst, r] < 0}
@@ -253,13 +254,13 @@ def _plan(
                 "to_city": dst,
                 "kind": kind,
                 "patients": patients,
-                "distance_km": round(float(dist[a, b]), 1),
+                "distance_km": km,
                 "short": short,
                 "spare": spare,
                 "reason_en": f"{en_src} lacks {short_en or 'room'} for its own patients; "
-                f"{en_dst} has {spare_en or 'room'} to spare after its own; {dist[a, b]:.0f} km apart",
+                f"{en_dst} has {spare_en or 'room'} to spare after its own; {km:.0f} km apart",
                 "reason_zh": f"{zh_src}本地患者缺{short_zh or '床位'}；"
-                f"{zh_dst}满足本地需求后尚余{spare_zh or '床位'}；相距 {dist[a, b]:.0f} 公里",
+                f"{zh_dst}满足本地需求后尚余{spare_zh or '床位'}；相距 {km:.0f} 公里",
             }
         )
     moves = pd.DataFrame(
