@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from provista.analytics.surveillance import panel_detection
 from provista.analytics.surveillance.detection_config import (
     CONFIG_FILE,
     DetectionConfigError,
@@ -318,3 +319,19 @@ def test_a_bad_configuration_says_where(tmp_path, text, expected):
     assert str(path) in message
     for part in expected:
         assert part in message
+
+
+def test_worker_processes_give_the_same_alarms(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(panel_detection, "PARALLEL_MIN_WORK", 0)  # workers even for this little work
+    many = _panel("weekly", n_series=6, seed=5)
+    reps = 12  # 72 series
+    panel = SeriesPanel("weekly", many.dates, np.tile(many.counties, reps), np.tile(many.diseases, reps),
+                        np.tile(many.counts, (reps, 1)) + np.repeat(np.arange(reps), 6)[:, None])  # fmt: skip
+    for method, params in (("cusum", ()), ("farrington", (("b", 2),))):
+        config = MethodConfig(method, "weekly", params, 1)
+        alone, shared = scan(panel, config, jobs=1), scan(panel, config, jobs=2)
+        assert alone.series_run == shared.series_run == len(panel)
+        assert len(alone) > 0
+        np.testing.assert_array_equal(alone.row, shared.row)
+        np.testing.assert_array_equal(alone.t, shared.t)
+        np.testing.assert_array_equal(alone.threshold, shared.threshold)

@@ -69,10 +69,11 @@ def detection_config() -> DetectionConfig:
 
 
 def run_detection(
-    engine: DuckDBEngine, config: DetectionConfig, report: Report | None = None
+    engine: DuckDBEngine, config: DetectionConfig, report: Report | None = None, jobs: int | None = None
 ) -> list[Scanned]:
-    """Every configured method over every series of its frequency."""
+    """Every configured method over every series of its frequency (``jobs``: PROVISTA_JOBS by default)."""
     progress = report or (lambda stage, done, total: None)
+    jobs = get_settings().jobs if jobs is None else jobs
     frequencies = sorted({m.frequency for m in config.methods})
     panels = load_panels(engine, config.case_classes, frequencies)
     out = []
@@ -82,7 +83,7 @@ def run_detection(
         def tick(done: int, total: int, stage: str = stage) -> None:
             progress(stage, done, total)
 
-        alarms = scan(panels[method.frequency], method, tick)
+        alarms = scan(panels[method.frequency], method, tick, jobs)
         out.append(Scanned(method, panels[method.frequency], alarms, signals(alarms, method.min_count)))
     return out
 

@@ -13,12 +13,15 @@ Each detector still does its own arithmetic; what changes is how often it is cal
 - CUSUM and GLR carry their statistic from period to period: every series that reaches ``min_count``
   somewhere is run whole.
 
+The last two go series by series, in worker processes when there are many series.
+
 ``tests/analytics/surveillance/test_build_alerts.py`` checks every path against the detector run on each
 series directly.
 """
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,12 +34,15 @@ from provista.analytics.surveillance.detection_config import MethodConfig
 from provista.analytics.surveillance.detectors import DETECTORS, CountSeries, Detector, DetectorRangeError
 from provista.analytics.surveillance.detectors.mpm import MovingPercentile
 from provista.analytics.surveillance.panel import SeriesPanel
+from provista.errors import StatisticalWarning
 
 STACKED = frozenset({"ears-c1", "ears-c2", "ears-c3"})
 PERIODWISE = frozenset({"farrington", "farrington-flexible", "mpm", *STACKED})  # a period's result: its own
 STACK_CELLS = 250_000  # periods per stacked run (the EARS window matrix is 7-10 times that)
 WINDOW_CELLS = 4_000_000  # historical window sums held at once by the percentile method
+PARALLEL_MIN_WORK = 5_000  # periods to judge below which worker processes cost more than they save
 Tick = Callable[[int, int], None]
+Task = tuple[int, list[tuple[int, int]] | None]  # panel row, and the ranges to judge (None: the default)
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Alarms:
 
 
 def make_detector(config: MethodConfig, first: int | None = None, last: int | None = None) -> Detector:
+    """The configured detector; with ``first`` and ``last``, judging only those periods."""
     params: dict[str, Any] = config.kwargs
     if first is not None and last is not None:
         params["range"] = (first, last)
@@ -76,8 +83,11 @@ def evaluated_range(panel: SeriesPanel, config: MethodConfig) -> tuple[int, int]
     return (first, n) if first <= n else None
 
 
-def scan(panel: SeriesPanel, config: MethodConfig, tick: Tick | None = None) -> Alarms:
-    """Every alarm of ``config.method`` on every series of ``panel`` with at least ``min_count``."""
+def scan(panel: SeriesPanel, config: MethodConfig, tick: Tick | None = None, jobs: int = 1) -> Alarms:
+    """Every alarm of ``config.method`` on every series of ``panel`` with at least ``min_count``.
+
+    ``jobs`` worker processes share the methods that run series by series (Farrington, CUSUM, GLR).
+    """
     report = tick or (lambda done, total: None)
     span = evaluated_range(panel, config)
     none = np.array([], dtype=np.int64)
@@ -92,9 +102,9 @@ def scan(panel: SeriesPanel, config: MethodConfig, tick: Tick | None = None) -> 
         elif config.method == "mpm":
             parts, out.series_run = _windowed(panel, config, span, report)
         elif config.method in PERIODWISE:
-            parts, out.series_run = _periodwise(panel, config, span, report)
+            parts, out.series_run = _periodwise(panel, config, span, report, jobs)
         else:
-            parts, out.series_run = _sequential(panel, config, span, report)
+            parts, out.series_run = _sequential(panel, config, span, report, jobs)
     out.warnings = sorted({str(w.message) for w in caught})
     if parts:
         row, t, observed, threshold = (np.concatenate(p) for p in zip(*parts, strict=True))
@@ -171,7 +181,7 @@ def _windowed(
 
 
 def _periodwise(
-    panel: SeriesPanel, config: MethodConfig, span: tuple[int, int], report: Tick
+    panel: SeriesPanel, config: MethodConfig, span: tuple[int, int], report: Tick, jobs: int
 ) -> tuple[list[Part], int]:
     first, last = span
     cases, periods = make_detector(config).control["limit54"]
@@ -182,27 +192,71 @@ def _periodwise(
     can[:, : first - 1] = False
     can[:, last:] = False
     rows = np.flatnonzero(can.any(axis=1))
-    parts = []
-    for done, row in enumerate(rows, start=1):
-        series = panel.series(int(row))
-        for a, b in _runs(np.flatnonzero(can[row]) + 1):
-            part = _alarm_rows(make_detector(config, a, b).detect(series).table)
-            parts.append((np.full(len(part[1]), row), *part[1:]))
-        report(done, len(rows))
-    return parts, len(rows)
+    tasks: list[Task] = [(int(row), _runs(np.flatnonzero(can[row]) + 1)) for row in rows]
+    return _by_series(panel, config, tasks, report, jobs), len(rows)
 
 
 def _sequential(
-    panel: SeriesPanel, config: MethodConfig, span: tuple[int, int], report: Tick
+    panel: SeriesPanel, config: MethodConfig, span: tuple[int, int], report: Tick, jobs: int
 ) -> tuple[list[Part], int]:
     first, last = span
     rows = np.flatnonzero(panel.counts[:, first - 1 : last].max(axis=1) >= config.min_count)
+    tasks: list[Task] = [(int(row), None) for row in rows]
+    return _by_series(panel, config, tasks, report, jobs), len(rows)
+
+
+def _by_series(
+    panel: SeriesPanel, config: MethodConfig, tasks: list[Task], report: Tick, jobs: int
+) -> list[Part]:
+    """Run the detector on each task's series, in ``jobs`` worker processes when there are many."""
+    span = panel.counts.shape[1]
+    work = sum(span if ranges is None else sum(b - a + 1 for a, b in ranges) for _, ranges in tasks)
+    if jobs <= 1 or work < PARALLEL_MIN_WORK:
+        parts: list[Part] = []
+        for done, task in enumerate(tasks, start=1):
+            parts += _series_alarms(panel, config, [task])
+            report(done, len(tasks))
+        return parts
+    size = max(1, -(-len(tasks) // (jobs * 8)))
+    payloads = []
+    for i in range(0, len(tasks), size):
+        chunk = tasks[i : i + size]
+        rows = np.array([row for row, _ in chunk])
+        sub = SeriesPanel(
+            panel.frequency, panel.dates, panel.counties[rows], panel.diseases[rows], panel.counts[rows]
+        )
+        payloads.append((sub, config, [(j, ranges) for j, (_, ranges) in enumerate(chunk)], rows))
+    parts, done = [], 0
+    # forkserver, not fork: the parent may hold DuckDB's threads (as the build's loaders do)
+    with mp.get_context("forkserver").Pool(jobs) as pool:
+        for found, messages, n in pool.imap_unordered(_chunk_alarms, payloads):
+            parts += found
+            for message in messages:
+                warnings.warn(message, StatisticalWarning, stacklevel=2)
+            done += n
+            report(done, len(tasks))
+    return parts
+
+
+def _chunk_alarms(
+    payload: tuple[SeriesPanel, MethodConfig, list[Task], np.ndarray],
+) -> tuple[list[Part], list[str], int]:
+    """A worker's share: alarms with the parent's row numbers, and the warnings raised on the way."""
+    panel, config, tasks, rows = payload
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        found = _series_alarms(panel, config, tasks)
+    return [(rows[p[0]], *p[1:]) for p in found], sorted({str(w.message) for w in caught}), len(tasks)
+
+
+def _series_alarms(panel: SeriesPanel, config: MethodConfig, tasks: list[Task]) -> list[Part]:
     parts = []
-    for done, row in enumerate(rows, start=1):
-        part = _alarm_rows(make_detector(config).detect(panel.series(int(row))).table)
-        parts.append((np.full(len(part[1]), row), *part[1:]))
-        report(done, len(rows))
-    return parts, len(rows)
+    for row, ranges in tasks:
+        series = panel.series(row)
+        for first, last in ranges if ranges is not None else [(None, None)]:
+            part = _alarm_rows(make_detector(config, first, last).detect(series).table)
+            parts.append((np.full(len(part[1]), row), *part[1:]))
+    return parts
 
 
 def _runs(t: np.ndarray) -> list[tuple[int, int]]:
