@@ -10,6 +10,8 @@ on to its route, which answers 401.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -20,7 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from provista.api import audit
 from provista.api.deps import CSRF_HEADER, SESSION_COOKIE
 from provista.api.state import AppState
+from provista.errors import ProvistaError
 
+log = logging.getLogger("provista.api")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 HEADERS = {
     "X-Frame-Options": "DENY",  # for browsers older than CSP's frame-ancestors
@@ -39,6 +43,23 @@ def _foreign_origin(request: Request) -> bool:
 
 def install(app: FastAPI) -> None:
     """Add the guard to ``app`` (before the headers middleware, so its refusals get the CSP too)."""
+
+    @app.exception_handler(ProvistaError)
+    async def provista_error(request: Request, exc: Exception) -> Response:
+        """A ProvistaError that is also a ValueError or LookupError is the caller's to fix: say what and
+        how (422). Any other (the engine's, with its SQL) stays in the server's log: 500, no detail."""
+        assert isinstance(exc, ProvistaError)
+        if isinstance(exc, ValueError | LookupError):
+            detail = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
+            return JSONResponse({"detail": detail}, status_code=422)
+        reference = secrets.token_hex(4)
+        log.error(
+            "request %s %s failed (reference %s)", request.method, request.url.path, reference, exc_info=exc
+        )
+        return JSONResponse(
+            {"detail": f"internal error: the administrators find it in the server log as {reference}"},
+            status_code=500,
+        )
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
