@@ -2,8 +2,11 @@
 week heat map, patient flows, space-time clusters and transfer recommendations.
 
 Cases are those counted in incidence (confirmed and clinically diagnosed), by onset date and county of
-report. The public role sees aggregates only, with counts of 1–4 hidden (small-cell suppression, DOMAIN.md);
-a city user sees their city's counties; transfers are for staff.
+report. A city user sees their city's counties; transfers are for staff. The public role sees aggregates
+with small cells suppressed (``provista.privacy.public``): the disease × week heat map and the flows as
+two-way tables with complementary cells; the county × week incidence, the curve and the clusters with
+counts of 1–4 hidden only (complementary suppression of a 90-county × 104-week table does not finish in
+minutes, and most of its cells would go).
 """
 
 from __future__ import annotations
@@ -25,9 +28,9 @@ from provista.api.routes.trends import Heat
 from provista.api.state import Principal
 from provista.engine import DuckDBEngine
 from provista.errors import ProvistaError
+from provista.privacy.public import suppress_cells, suppress_small
 
 router = APIRouter(prefix="/api/surveillance", tags=["surveillance"])
-SMALL_CELL = 5  # counts 1..4 are hidden from the public role
 CLASSES = ", ".join(f"'{c}'" for c in INCIDENCE_CASE_CLASSES)
 Start = Annotated[
     dt.date | None, Query(alias="from", description="first onset date (default: 104 weeks back)")
@@ -42,7 +45,7 @@ Disease = Annotated[
 
 def _hide(user: Principal, count: float) -> float | None:
     """A count as the user may see it: the public role does not see 1–4."""
-    return None if user.role == "public" and 0 < count < SMALL_CELL else count
+    return suppress_small([count])[0] if user.role == "public" else count
 
 
 def _english_names() -> dict[str, str]:
@@ -198,13 +201,15 @@ def heatmap(
     )
     order = rows.groupby("disease")["n"].sum().sort_values(ascending=False).index.tolist()
     weeks = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last, freq="7D")]
+    if user.role == "public":
+        rows = suppress_cells(rows, "disease", "week", "n")
     ri = {r: i for i, r in enumerate(order)}
     ci = {c: i for i, c in enumerate(weeks)}
-    cells = []
-    for disease, week, n in rows.itertuples(index=False):
-        shown = _hide(user, n)
-        if week in ci and shown is not None:
-            cells.append((ci[week], ri[disease], shown))
+    cells: list[tuple[int, int, float | None]] = [
+        (ci[week], ri[disease], None if pd.isna(n) else float(n))
+        for disease, week, n in rows.itertuples(index=False)
+        if week in ci
+    ]
     return Heat(rows=order, columns=weeks, cells=cells)
 
 
@@ -248,13 +253,13 @@ def flows(
             GROUP BY 1, 2 ORDER BY n DESC""",
         [*params, prefix, prefix, start, start, end, end, type, type],
     )
+    if user.role == "public":
+        rows = suppress_cells(rows, "source", "target", "n").sort_values("n", ascending=False)
     names = engine.query("SELECT code, name_zh, name_en FROM region")
     label = {c: (zh, en) for c, zh, en in names.itertuples(index=False)}
     out = []
     for source, target, n in rows.itertuples(index=False):
-        shown = _hide(user, n)
-        if shown is None:
-            continue
+        shown = None if pd.isna(n) else float(n)
         s, t = label.get(source, (source, source)), label.get(target, (target, target))
         out.append(Flow(source=source, source_zh=s[0], source_en=s[1], target=target, target_zh=t[0],
                         target_en=t[1], visits=shown))  # fmt: skip

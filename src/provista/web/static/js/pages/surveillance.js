@@ -180,7 +180,7 @@ export async function render(main, params, me) {
 function drawFlows(main, flows, level) {
   const own = flows.filter((f) => f.source === f.target).reduce((s, f) => s + (f.visits ?? 0), 0);
   const all = flows.reduce((s, f) => s + (f.visits ?? 0), 0);
-  const cross = flows.filter((f) => f.source !== f.target).slice(0, level === "city" ? 60 : 40);
+  const cross = flows.filter((f) => f.source !== f.target && f.visits != null).slice(0, level === "city" ? 60 : 40);
   const label = {};
   for (const f of cross) {
     label[`r${f.source}`] = `${lang === "en" ? f.source_en : f.source_zh} ${t("surv.residents")}`;
