@@ -63,29 +63,38 @@ def install(app: FastAPI) -> None:
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        state: AppState = request.app.state.app_state
-        token = request.cookies.get(SESSION_COOKIE)
-        if request.method not in SAFE_METHODS and request.url.path.startswith("/api/"):
-            if _foreign_origin(request):
-                return JSONResponse({"detail": "a request from another site is refused"}, status_code=403)
-            if token:
-                matches = await run_in_threadpool(state.csrf_matches, token, request.headers.get(CSRF_HEADER))
-                if matches is False:
-                    await run_in_threadpool(_record_refusal, state, token, request, "csrf.refused")
-                    return JSONResponse(
-                        {"detail": f"missing or wrong {CSRF_HEADER} header: reload the page and try again"},
-                        status_code=403,
-                    )
-        response = await call_next(request)
+        refusal = await _refusal(request)
+        response = refusal or await call_next(request)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         if request.url.scheme == "https":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if request.url.path.startswith("/api/") and request.method not in SAFE_METHODS:
             response.headers.setdefault("Cache-Control", "no-store")
-        if response.status_code == 403 and token:
-            await run_in_threadpool(_record_refusal, state, token, request)
+        token = request.cookies.get(SESSION_COOKIE)
+        if refusal is None and response.status_code == 403 and token:
+            await run_in_threadpool(_record_refusal, request.app.state.app_state, token, request)
         return response
+
+
+async def _refusal(request: Request) -> Response | None:
+    """The 403 for an unsafe request from another site, or with a live session but not its CSRF token."""
+    if request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
+        return None
+    if _foreign_origin(request):
+        return JSONResponse({"detail": "a request from another site is refused"}, status_code=403)
+    state: AppState = request.app.state.app_state
+    token = request.cookies.get(SESSION_COOKIE)
+    if (
+        token
+        and await run_in_threadpool(state.csrf_matches, token, request.headers.get(CSRF_HEADER)) is False
+    ):
+        await run_in_threadpool(_record_refusal, state, token, request, "csrf.refused")
+        return JSONResponse(
+            {"detail": f"missing or wrong {CSRF_HEADER} header: reload the page and try again"},
+            status_code=403,
+        )
+    return None
 
 
 def _record_refusal(state: AppState, token: str, request: Request, action: str = "access.denied") -> None:
