@@ -181,7 +181,8 @@ def test_one_alert_comes_with_its_series_and_the_detectors_threshold(app, alerts
         assert series and series["method"] == alert["rule"], alert["rule"]
         at = {p["date"]: p for p in series["points"]}
         first = at[str(alert["period_start"].date())]
-        assert first["alarm"] and first["value"] == alert["observed"]
+        assert first["alarm"] and first["raised"] and first["value"] == alert["observed"]
+        assert all(p["alarm"] for p in series["points"] if p["raised"])
         assert first["threshold"] == pytest.approx(alert["threshold"], rel=1e-9)
         dates = [p["date"] for p in series["points"]]
         assert dates == sorted(dates) and dates[0] < str(alert["period_start"].date())

@@ -199,11 +199,11 @@ def signal_series(
     start: dt.date,
     end: dt.date,
 ) -> pd.DataFrame | None:
-    """The series around a signal with the detector's threshold: date, count, value, threshold, alarm.
+    """The series around a signal with the detector's threshold: date, count, value, threshold, alarm, raised.
 
     ``value`` is what the threshold is compared with (the 7-day count for the moving percentile method,
-    else the period's count). None when the method is no longer configured for that frequency or the
-    series is gone.
+    else the period's count); ``raised``: an alarm with at least ``min_count``, one the build turned into
+    an alert. None when the method is no longer configured for that frequency or the series is gone.
     """
     chosen = config.method(frequency, method)
     if chosen is None:
@@ -224,13 +224,15 @@ def signal_series(
     else:  # a statistic carried from period to period: run as the build did, then cut
         table = make_detector(chosen).detect(panel.series(0)).table
         table = table[(table["t"] >= first) & (table["t"] <= last)]
-    value = "window_count" if chosen.method == "mpm" else "observed"
+    value = table["window_count" if chosen.method == "mpm" else "observed"].to_numpy(dtype=float)
+    alarm = table["alarm"].fillna(False).to_numpy(dtype=bool)
     return pd.DataFrame(
         {
             "date": starts[table["t"].to_numpy(dtype=np.int64) - 1].astype(object),
             "count": table["observed"].to_numpy(dtype=float),
-            "value": table[value].to_numpy(dtype=float),
+            "value": value,
             "threshold": table["upperbound"].to_numpy(dtype=float),
-            "alarm": table["alarm"].fillna(False).to_numpy(dtype=bool),
+            "alarm": alarm,
+            "raised": alarm & (value >= chosen.min_count),
         }
     )

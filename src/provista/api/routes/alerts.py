@@ -98,7 +98,8 @@ class Point(BaseModel):
     count: float
     value: float  # what the threshold is compared with (mpm: the cases in the 7-day window)
     threshold: float | None
-    alarm: bool
+    alarm: bool  # the detector's alarm
+    raised: bool  # an alarm with enough cases to become an alert (min_count)
 
 
 class SignalSeries(BaseModel):

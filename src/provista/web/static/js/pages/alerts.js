@@ -3,7 +3,7 @@
 // dismissed), assignee, notes and history. Filters, page and the open alert (#/alerts?alert=<id>) live in
 // the URL, so the surveillance page can link to one alert.
 import { api, query } from "../api.js";
-import { t, num, lang, date } from "../i18n.js";
+import { t, num, lang } from "../i18n.js";
 import { chart, downloadCsv } from "../charts.js";
 import { navigate } from "../app.js";
 
@@ -102,12 +102,13 @@ function fillTable(main, list, selected) {
     tr.dataset.id = a.alert_id;
     tr.className = `alerts-row${a.alert_id === selected ? " selected" : ""}`;
     const cells = [
-      a.period_start === a.period_end ? date(a.period_start) : `${date(a.period_start)} – ${date(a.period_end)}`,
+      period(a),
       null, label("method", a.rule), place(a), subject(a), num(a.observed, 1), num(a.threshold, 2), null, a.assignee || "",
     ];
     cells.forEach((text, i) => {
       const td = tr.insertCell();
       if (i === 5 || i === 6) td.className = "num";
+      if (i === 0) td.className = "nowrap";
       if (text != null) td.textContent = text;
     });
     tr.cells[1].innerHTML = badge("severity", a.severity);
@@ -142,6 +143,10 @@ async function showDetail(panel, id, me) {
   if (canEdit) actions(panel.querySelector("#alerts-actions"), data, me, () => showDetail(panel, id, me));
 }
 
+const dayAfter = (iso) => new Date(Date.parse(`${iso}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+const period = (a) => (a.period_start === a.period_end ? a.period_start
+  : `${a.period_start} – ${a.period_end.slice(0, 4) === a.period_start.slice(0, 4) ? a.period_end.slice(5) : a.period_end}`);
+
 function drawSeries(el, series, a) {
   if (!series || !series.points.length) {
     el.classList.remove("chart");
@@ -153,13 +158,13 @@ function drawSeries(el, series, a) {
   const lines = [
     {
       type: series.frequency === "weekly" ? "bar" : "line", name: valueName, data, showSymbol: false,
-      markArea: { itemStyle: { color: "rgba(207,34,46,0.08)" }, data: [[{ xAxis: a.period_start }, { xAxis: a.period_end }]] },
+      markArea: { itemStyle: { color: "rgba(207,34,46,0.08)" }, data: [[{ xAxis: a.period_start }, { xAxis: dayAfter(a.period_end) }]] },
     },
     { type: "line", name: t("alerts.threshold"), step: "middle", showSymbol: false, connectNulls: false,
       data: series.points.map((p) => [p.date, p.threshold]), lineStyle: { type: "dashed", color: "#cf222e" },
       itemStyle: { color: "#cf222e" } },
     { type: "scatter", name: t("alerts.alarm"), symbolSize: 9, itemStyle: { color: "#cf222e" },
-      data: series.points.filter((p) => p.alarm).map((p) => [p.date, p.value]) },
+      data: series.points.filter((p) => p.raised).map((p) => [p.date, p.value]) },
   ];
   if (series.value === "window") {
     lines.unshift({ type: "bar", name: t("alerts.count"), data: series.points.map((p) => [p.date, p.count]),
