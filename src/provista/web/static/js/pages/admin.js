@@ -23,6 +23,7 @@ export async function render(main) {
   main.replaceChildren();
   const status = el("p", { id: "admin-status", role: "status" });
   const done = async (message) => {
+    if (!location.hash.startsWith("#/admin")) return; // the user has moved on: do not draw over that page
     await render(main);
     main.querySelector("#admin-status").textContent = message;
   };
