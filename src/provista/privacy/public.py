@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from provista.privacy.suppression import (
-    PROTECTION,
     THRESHOLD,
     CellTable,
     Relation,
     hierarchy,
+    one_way,
     protect,
     two_way,
 )
@@ -38,17 +38,23 @@ def suppress_cells(
     frame: pd.DataFrame, row: str, column: str, value: str, *, threshold: int = THRESHOLD
 ) -> pd.DataFrame:
     """A long table of counts (one row per ``row`` × ``column`` cell) with small cells and their
-    complements set to NaN.
+    complements set to None.
 
-    Cells absent from ``frame`` count as zero; one hidden as a complement comes back as a NaN row,
+    Cells absent from ``frame`` count as zero; one hidden as a complement comes back as a None row,
     so that its absence does not say "zero". The margins are taken as published.
     """
     if frame.empty:
         return frame.copy()
     wide = frame.pivot_table(index=row, columns=column, values=value, aggfunc="sum", fill_value=0)
     matrix = wide.to_numpy(dtype=float)
-    result = protect(two_way(matrix, fixed_margins=True), threshold=threshold, protection=PROTECTION)
     r, c = matrix.shape
+    # The margins are the same whatever the grouping (each period's total, each series' total), so
+    # they are protected first, each as a list of parts of the grand total, and stay hidden here.
+    row_hidden = _margin_suppression(matrix.sum(axis=1), threshold)
+    col_hidden = _margin_suppression(matrix.sum(axis=0), threshold)
+    hide = [r * c + i for i in np.flatnonzero(row_hidden)]
+    hide += [r * c + r + j for j in np.flatnonzero(col_hidden)]
+    result = protect(two_way(matrix, fixed_margins=True), threshold=threshold, hide=hide)
     hidden = result.suppressed[: r * c].reshape(r, c)
     present = matrix > 0
     keep = present | hidden
@@ -56,10 +62,22 @@ def suppress_cells(
         {
             row: np.repeat(wide.index.to_numpy(), c)[keep.ravel()],
             column: np.tile(wide.columns.to_numpy(), r)[keep.ravel()],
-            value: np.where(hidden, np.nan, matrix)[keep],
+            value: pd.Series(
+                [None if h else float(v) for v, h in zip(matrix[keep], hidden[keep], strict=True)],
+                dtype=object,
+            ),
         }
     )
     return out.reset_index(drop=True)
+
+
+def _margin_suppression(margin: np.ndarray, threshold: int) -> np.ndarray:
+    """Which of a table's margins to hide: small ones, and those whose sum with the grand total would
+    reveal them."""
+    table = one_way(list(margin))
+    fixed = CellTable(table.values, table.relations, fixed=frozenset({len(margin)}))
+    hidden: np.ndarray = protect(fixed, threshold=threshold).suppressed[: len(margin)]
+    return hidden
 
 
 def suppress_regions(
@@ -83,6 +101,31 @@ def suppress_regions(
         {names[i] for i in hidden if i < len(leaves)},
         {names[i] for i in hidden if len(leaves) <= i < root},
     )
+
+
+def suppress_region_values(
+    cities: Mapping[str, float], counties: Mapping[str, float]
+) -> tuple[set[str], set[str]]:
+    """The counties and cities to hide, given each city's count and each county's (6-digit codes).
+
+    A city's count beyond its counties' (a hospital registered to the city itself) is a part of the
+    city that no answer shows alone.
+    """
+    counts = dict(counties)
+    for city, n in cities.items():
+        rest = n - sum(v for code, v in counties.items() if code[:4] == city[:4])
+        if rest > 0:
+            counts[city[:4] + "+"] = rest
+    parent = {code: code[:4] + "00" for code in counts}
+    return suppress_regions(counts, list(counties), parent)
+
+
+def suppress_parts(parts: Sequence[float]) -> list[bool]:
+    """Which parts of a published total (a county's hospitals) to hide; the total is taken as shown."""
+    values = [float(v) for v in parts]
+    table = one_way(values)
+    result = protect(CellTable(table.values, table.relations, fixed=frozenset({len(values)})))
+    return [bool(x) for x in result.suppressed[: len(values)]]
 
 
 def suppress_series_with_sums(

@@ -25,8 +25,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linprog
 
 THRESHOLD = 5  # counts 1 … THRESHOLD-1 are hidden
@@ -64,13 +66,36 @@ class CellTable:
         if (self.values < 0).any() or not np.isfinite(self.values).all():
             raise ValueError("cell suppression works on non-negative finite counts")
 
+    @cached_property
+    def incidence(self) -> sparse.csr_matrix:
+        """Relations × cells: +1 for the total, -1 for each part (each row sums to zero)."""
+        entries = [(r, rel.total, 1.0) for r, rel in enumerate(self.relations)]
+        entries += [(r, p, -1.0) for r, rel in enumerate(self.relations) for p in rel.parts]
+        i, j, v = zip(*entries, strict=True) if entries else ((), (), ())
+        shape = (len(self.relations), len(self.values))
+        return sparse.csr_matrix((v, (i, j)), shape=shape)
+
+    @cached_property
+    def relations_of(self) -> list[list[int]]:
+        """For each cell, the relations it takes part in."""
+        out: list[list[int]] = [[] for _ in self.values]
+        for r, rel in enumerate(self.relations):
+            for m in rel.members:
+                out[m].append(r)
+        return out
+
 
 @dataclass
 class Suppression:
-    """Which cells to hide, and why: small themselves (primary), or to protect a small one (complementary)."""
+    """Which cells to hide, and why: small themselves (primary), or to protect a small one (complementary).
+
+    ``exposed``: primary cells that stay narrower than the protection because cells known from
+    elsewhere (``fixed``) pin them down; hiding more here could not help.
+    """
 
     primary: np.ndarray
     complementary: np.ndarray
+    exposed: list[int] = field(default_factory=list)
 
     @property
     def suppressed(self) -> np.ndarray:
@@ -160,32 +185,21 @@ class _Programme:
     def optimum(self, weights: np.ndarray, cap: float | None) -> np.ndarray | None:
         """A whole table maximising ``weights · cells`` (None when unbounded)."""
         variables = np.flatnonzero(self.unknown)
-        index = {int(v): i for i, v in enumerate(variables)}
-        rows, rhs = [], []
-        for rel in self.table.relations:
-            members = [(rel.total, 1.0)] + [(p, -1.0) for p in rel.parts]
-            if not any(m in index for m, _ in members):
-                continue
-            row = np.zeros(len(variables))
-            constant = 0.0
-            for m, coefficient in members:
-                if m in index:
-                    row[index[m]] += coefficient
-                else:
-                    constant += coefficient * self.table.values[m]
-            rows.append(row)
-            rhs.append(-constant)
+        incidence = self.table.incidence
+        known = ~self.unknown
+        rows = np.flatnonzero(abs(incidence[:, variables]).sum(axis=1).A1 > 0)
         full = self.table.values.copy()
-        if not rows:  # nothing binds the unknown cells
+        if len(rows) == 0:  # nothing binds the unknown cells
             if (weights[variables] > 0).any() and cap is None:
                 return None
             full[variables] = np.where(weights[variables] > 0, cap or 0.0, 0.0)
             return full
+        bound = incidence[rows]
         result = linprog(
             -weights[variables],
-            A_eq=np.array(rows),
-            b_eq=np.array(rhs),
-            bounds=[(0, cap)] * len(variables),
+            A_eq=bound[:, variables],
+            b_eq=-(bound[:, known] @ self.table.values[known]),
+            bounds=(0, cap),
             method="highs",
         )
         if result.status == 3:
@@ -196,8 +210,16 @@ class _Programme:
         return full
 
 
-def protect(table: CellTable, threshold: int = THRESHOLD, protection: float = PROTECTION) -> Suppression:
+def protect(
+    table: CellTable,
+    threshold: int = THRESHOLD,
+    protection: float = PROTECTION,
+    hide: Sequence[int] = (),
+) -> Suppression:
     """Primary and complementary suppression such that every primary cell keeps ``protection`` of doubt.
+
+    ``hide``: cells hidden already (e.g. margins that the protection of a shared margin table hid);
+    they are kept hidden, and those that are small are protected like any primary cell.
 
     Every table the attacker's programme returns is kept: it bounds every cell at once, so most cells
     are shown to be protected by tables found for others, and only the rest need their own programme.
@@ -207,19 +229,23 @@ def protect(table: CellTable, threshold: int = THRESHOLD, protection: float = PR
     hidden[list(table.hidden)] = True
     primary = (values >= 1) & (values < threshold) & ~hidden
     suppressed = primary.copy()
+    suppressed[list(hide)] = True
     locked = np.zeros(len(values), dtype=bool)  # never a complement
     locked[list(table.fixed)] = True
-    _two_per_relation(table, suppressed, hidden | locked)
+    locked &= ~suppressed
+    exposed: list[int] = []
+    _rules(table, suppressed, hidden | locked, primary, protection)
     cap = float(values.sum()) + protection  # enough room to show any width that matters
     pool = [values.copy()]  # tables consistent with what is published (the true one first)
+    rng = np.random.default_rng(0)  # which way to push the other cells (the result is deterministic)
     for cell in (int(c) for c in np.flatnonzero(primary)):
         while not _wide(pool, cell, protection):
-            # push this cell to each end, and every other undecided small cell along with it
+            # push this cell to each end, and the other undecided small cells each one way or the other
             seen = np.array(pool)
             undecided = primary & (seen.max(axis=0) - seen.min(axis=0) < protection - 1e-9)
             lp = _Programme(table, suppressed | hidden)
             for sign in (1.0, -1.0):
-                weights = sign * undecided.astype(float)
+                weights = rng.choice([-1.0, 1.0], len(values)) * undecided
                 weights[cell] = sign * len(values)
                 found = lp.optimum(weights, cap)
                 if found is not None:
@@ -232,11 +258,14 @@ def protect(table: CellTable, threshold: int = THRESHOLD, protection: float = PR
                 pool.append(found)
             if _wide(pool, cell, protection):
                 break
-            extra = _best_complement(table, suppressed | hidden, locked, cell, protection, cap)
-            if extra is None:
-                break  # nothing left to hide: the interval is as wide as the table allows
-            suppressed[extra] = True
-    return Suppression(primary, suppressed & ~primary)
+            low = min(t[cell] for t in pool)
+            now = max(t[cell] for t in pool) - low
+            wider = _best_complement(table, suppressed, hidden | locked, cell, protection, cap, now, low)
+            if wider is None:  # nothing left to hide widens it: known cells pin it down
+                exposed.append(cell)
+                break
+            suppressed = wider
+    return Suppression(primary, suppressed & ~primary, exposed)
 
 
 def _wide(pool: list[np.ndarray], cell: int, protection: float) -> bool:
@@ -244,10 +273,17 @@ def _wide(pool: list[np.ndarray], cell: int, protection: float) -> bool:
     return max(seen) - min(seen) >= protection - 1e-9
 
 
-def _two_per_relation(table: CellTable, suppressed: np.ndarray, unavailable: np.ndarray) -> None:
-    """Hide more cells until no relation has exactly one hidden member (which subtraction would reveal).
+def _rules(
+    table: CellTable, suppressed: np.ndarray, unavailable: np.ndarray, protect: np.ndarray, margin: float
+) -> None:
+    """Hide more cells until two necessary conditions hold in every relation (cheap, before any LP).
 
-    ``unavailable``: cells never shown anyway, or never to be hidden (fixed).
+    1. No relation has exactly one hidden member: subtraction would reveal it.
+    2. Where a relation's total is shown and a part to protect is hidden, the hidden parts add up to
+       at least ``margin``: that sum is the most any of them can be.
+
+    ``unavailable``: cells never shown anyway, or never to be hidden (fixed); ``protect``: the cells
+    that must keep their doubt.
     """
     hidden = np.zeros(len(suppressed), dtype=bool)
     hidden[list(table.hidden)] = True
@@ -256,54 +292,95 @@ def _two_per_relation(table: CellTable, suppressed: np.ndarray, unavailable: np.
         changed = False
         for rel in table.relations:
             unknown = [m for m in rel.members if suppressed[m] or hidden[m]]
-            if len(unknown) != 1 or hidden[unknown[0]]:
+            if not unknown:
                 continue
-            known = [m for m in rel.members if not (suppressed[m] or unavailable[m])]
-            if known:
-                suppressed[min(known, key=lambda m: _cost(table, m, {rel.total}))] = True
+            known = sorted(
+                (m for m in rel.members if not (suppressed[m] or unavailable[m])),
+                key=lambda m: _cost(table, m, {rel.total}),
+            )
+            if len(unknown) == 1 and not hidden[unknown[0]] and known:
+                suppressed[known[0]] = True
+                changed = True
+                continue
+            if rel.total in unknown or not any(protect[m] and suppressed[m] for m in rel.parts):
+                continue
+            slack = sum(table.values[m] for m in unknown)
+            for m in (m for m in known if m != rel.total):
+                if slack >= margin:
+                    break
+                suppressed[m] = True
+                slack += table.values[m]
                 changed = True
 
 
 def _best_complement(
-    table: CellTable, unknown: np.ndarray, locked: np.ndarray, cell: int, protection: float, cap: float
-) -> int | None:
-    """The known cell whose hiding widens ``cell``'s interval most (the cheapest to reach ``protection``)."""
+    table: CellTable,
+    suppressed: np.ndarray,
+    unavailable: np.ndarray,
+    cell: int,
+    protection: float,
+    cap: float,
+    width_now: float,
+    low_now: float,
+    tries: int = 8,
+) -> np.ndarray | None:
+    """Hidden cells after adding the complement that widens ``cell``'s interval most.
+
+    A candidate is tried together with what the two-per-relation rule then adds (alone, a cell in a
+    fully known relation is determined and widens nothing). Candidates: the known cells of the
+    relations holding ``cell`` first, then of those around its hidden neighbours, cheapest first; the
+    first to reach ``protection`` wins, else the widest of the first ``tries``; None if none widens it.
+    """
+    hidden = np.zeros(len(suppressed), dtype=bool)
+    hidden[list(table.hidden)] = True
+    unknown = suppressed | hidden
     component = set(_component(table, unknown, cell))
+    own: set[int] = set()
     near: set[int] = set()
     totals: set[int] = set()
     for rel in table.relations:
+        if cell in rel.members:
+            own.update(rel.members)
         if component.intersection(rel.members):
             near.update(rel.members)
             totals.add(rel.total)
-    best, best_width = None, -1.0
-    candidates = (m for m in near if not unknown[m] and not locked[m])
-    for m in sorted(candidates, key=lambda m: _cost(table, m, totals)):
-        trial = unknown.copy()
+    candidates = sorted(
+        (m for m in near if not unknown[m] and not unavailable[m]),
+        key=lambda m: (m not in own, *_cost(table, m, totals)),
+    )
+    best, best_width = None, width_now + 1e-9
+    for m in candidates[:tries]:
+        trial = suppressed.copy()
         trial[m] = True
-        lp = _Programme(table, trial)
-        high, low = lp.extreme(cell, 1.0, cap), lp.extreme(cell, -1.0, cap)
-        assert high is not None and low is not None  # capped programmes are bounded
+        _rules(table, trial, unavailable, np.zeros(len(trial), dtype=bool), protection)
+        lp = _Programme(table, trial | hidden)
+        high = lp.extreme(cell, 1.0, cap)
+        assert high is not None  # capped programmes are bounded
+        if high[cell] - low_now >= protection - 1e-9:  # hiding more never raises the lower bound
+            return trial
+        low = lp.extreme(cell, -1.0, cap)
+        assert low is not None
         width = high[cell] - low[cell]
         if width >= protection - 1e-9:
-            return m
+            return trial
         if width > best_width:
-            best, best_width = m, width
+            best, best_width = trial, width
     return best
 
 
 def _component(table: CellTable, unknown: np.ndarray, cell: int) -> list[int]:
     """The unknown cells linked to ``cell`` through relations (the only ones that bound it)."""
     seen, todo = {cell}, [cell]
-    by_cell: dict[int, list[Relation]] = {}
-    for rel in table.relations:
-        for m in rel.members:
-            by_cell.setdefault(m, []).append(rel)
+    hidden = set(np.flatnonzero(unknown).tolist())
+    done: set[int] = set()
     while todo:
-        for rel in by_cell.get(todo.pop(), []):
-            for m in rel.members:
-                if unknown[m] and m not in seen:
-                    seen.add(m)
-                    todo.append(m)
+        for rel in table.relations_of[todo.pop()]:
+            if rel in done:
+                continue
+            done.add(rel)
+            for m in hidden.intersection(table.relations[rel].members) - seen:
+                seen.add(m)
+                todo.append(m)
     return sorted(seen)
 
 
