@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,31 +12,48 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from provista.errors import ProvistaError
+from provista.engine import layout
+from provista.engine.base import EngineError
+from provista.engine.sampling import duckdb_hash_bucket
 
 # DuckDB's own memory (it spills to disk beyond it); by default it would take 80 % of the machine.
 MEMORY_LIMIT = os.environ.get("PROVISTA_DUCKDB_MEMORY", "2GB")
 
 
-class EngineError(ProvistaError, RuntimeError):
-    """The database refused a statement; the message carries the statement."""
-
-
 def linkage_backend(work_dir: Path | None = None) -> Any:
-    """Splink's DuckDB backend on a scratch in-memory database (spilling to ``work_dir``)."""
+    """Splink's DuckDB backend on a scratch in-memory database (spilling to ``work_dir``).
+
+    It samples records for u by the MD5 rule the Spark backend shares (``splink_dialects``).
+    """
     from splink.backends.duckdb import DuckDBAPI
+
+    from provista.engine.splink_dialects import SampledDuckDBDialect
+
+    class _DuckDBAPI(DuckDBAPI):
+        sql_dialect = SampledDuckDBDialect()
 
     config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT}
     if work_dir is not None:
         config["temp_directory"] = str(work_dir)
-    return DuckDBAPI(connection=duckdb.connect(":memory:", config=config))
+    return _DuckDBAPI(connection=duckdb.connect(":memory:", config=config))
 
 
 class DuckDBEngine:
-    """A connection to one warehouse file."""
+    """A connection to one warehouse file; or, read-only, to a Spark-built warehouse directory (its
+    Parquet tables as views in an in-memory database: the API and the analytics read it unchanged)."""
+
+    dialect = "duckdb"
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = path
+        if path.is_dir():
+            if not read_only:
+                raise EngineError(
+                    f"{path} is a Spark warehouse (a directory); DuckDB opens it read-only",
+                    hint="write it with the Spark engine: `provista build --engine spark`",
+                )
+            self._open_parquet(layout.current_version(path))
+            return
         try:
             self.con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
         except duckdb.Error as exc:
@@ -83,6 +100,47 @@ class DuckDBEngine:
             self.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
         finally:
             self.con.unregister("_batch")
+
+    @classmethod
+    def over_parquet(cls, version: Path) -> DuckDBEngine:
+        """An in-memory database with a view over each Parquet table of a Spark warehouse version."""
+        engine = cls.__new__(cls)
+        engine.path = version
+        engine._open_parquet(version)
+        return engine
+
+    def _open_parquet(self, version: Path) -> None:
+        self.con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT})
+        for name, folder in layout.table_folders(version).items():
+            files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in layout.parquet_files(folder))
+            if files:
+                self.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{files}])')
+
+    def set_from(self, table: str, column: str, source: str, keys: Sequence[str]) -> None:
+        """Set ``table.column`` from ``source`` (a query of ``keys`` and ``column``, at most one row per
+        key) where the keys match; other rows keep their value."""
+        on = " AND ".join(f"{table}.{k} = s.{k}" for k in keys)
+        self.execute(f"UPDATE {table} SET {column} = s.{column} FROM ({source}) s WHERE {on}")
+
+    def hash_bucket(self, expr: str, modulus: int) -> str:
+        """SQL: a number in [0, modulus) from ``expr``, the same on both engines (for sampling)."""
+        return duckdb_hash_bucket(expr, modulus)
+
+    def linkage_backend(self, work_dir: Path | None = None) -> Any:
+        """Splink's DuckDB backend (a scratch database of its own, not the warehouse)."""
+        return linkage_backend(work_dir)
+
+    def linkage_table(self, db: Any, sql: str, name: str, work_dir: Path) -> str:
+        """Materialise the query's rows as table ``name`` in the linkage backend ``db`` (via Parquet)."""
+        file = work_dir / f"{name}.parquet"
+        self.execute(f"COPY ({sql}) TO '{file}' (FORMAT PARQUET)")
+        db._con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{file}')")
+        return name
+
+    @contextmanager
+    def analytics(self, *derived: str) -> Iterator[DuckDBEngine]:
+        """This engine itself: analytics written in DuckDB's SQL run here and write ``derived`` here."""
+        yield self
 
     def ibis(self) -> Any:
         """An Ibis backend on this connection, for the warehouse's portable expressions."""
