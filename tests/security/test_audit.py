@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI
@@ -226,35 +227,43 @@ def test_search_by_user_action_and_period_and_export_for_inspectors(fresh_app: F
     assert signin(fresh_app, "hangzhou").get("/api/audit/events").status_code == 403
 
 
-def _cli(*args: str, env_db: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "PROVISTA_APP_DB": env_db, "PROVISTA_WAREHOUSE": "/nonexistent.duckdb",
-           "COLUMNS": "200", "HOME": "/tmp"}  # fmt: skip
-    return subprocess.run([sys.executable, "-m", "provista", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, input=stdin, timeout=120)  # fmt: skip
+def _cli(*args: str, stdin: str | None = None) -> Any:
+    """The real command, in this process (PROVISTA_APP_DB set by the test)."""
+    from typer.testing import CliRunner
+
+    from provista.cli import app
+
+    return CliRunner().invoke(app, list(args), input=stdin, env={"COLUMNS": "200"})
 
 
-def test_provista_audit_verify_and_the_account_commands(tmp_path: Path) -> None:
+def test_provista_audit_verify_and_the_account_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "app.sqlite"
     url = f"sqlite:///{path}"
-    made = _cli("users", "add", "first_admin", "--role", "admin", "--password-stdin", env_db=url,
-                stdin="a-long-passphrase-0\n")  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    weak = _cli(
-        "users", "add", "weak", "--role", "admin", "--password-stdin", env_db=url, stdin="password1234\n"
+    monkeypatch.setenv("PROVISTA_APP_DB", url)
+    monkeypatch.setenv("PROVISTA_WAREHOUSE", str(tmp_path / "none.duckdb"))
+    made = _cli(
+        "users", "add", "first_admin", "--role", "admin", "--password-stdin", stdin="a-long-passphrase-0\n"
     )
-    assert weak.returncode == 2 and "most common passwords" in weak.stderr
-    ok = _cli("audit", "verify", env_db=url)
-    assert ok.returncode == 0 and "intact: 1 rows" in ok.stdout, ok.stdout + ok.stderr
+    assert made.exit_code == 0, made.output
+    weak = _cli("users", "add", "weak", "--role", "admin", "--password-stdin", stdin="password1234\n")
+    assert weak.exit_code == 2 and "most common passwords" in weak.output
+    ok = _cli("audit", "verify")
+    assert ok.exit_code == 0 and "intact: 1 rows" in ok.output, ok.output
     assert AppState(url).verify_password("first_admin", "a-long-passphrase-0")
     _, events = audit.search(AppState(url), action="user.create")
     assert events[0].username.startswith("cli:") and events[0].target == "first_admin"
     anchors = tmp_path / "anchors.txt"
-    assert _cli("audit", "anchor", str(anchors), env_db=url).returncode == 0
+    assert _cli("audit", "anchor", str(anchors)).exit_code == 0
     export = tmp_path / "audit.csv"
-    assert _cli("audit", "export", "--out", str(export), env_db=url).returncode == 0
+    assert _cli("audit", "export", "--out", str(export)).exit_code == 0
     assert "first_admin" in export.read_text(encoding="utf-8-sig")
     _tamper(path, "UPDATE audit_log SET target = 'nobody' WHERE seq = 1")
-    bad = _cli("audit", "verify", "--anchors", str(anchors), env_db=url)
+    # Once as an operator runs it: a separate process, exit status 1, the row named.
+    env = {"PATH": "/usr/bin:/bin", "PROVISTA_APP_DB": url, "HOME": str(tmp_path), "COLUMNS": "200"}
+    bad = subprocess.run([sys.executable, "-m", "provista", "audit", "verify", "--anchors", str(anchors)],
+                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)  # fmt: skip
     assert bad.returncode == 1 and "row 1: its content was changed" in bad.stderr, bad.stderr
 
 
