@@ -247,3 +247,27 @@ def test_secrets_come_from_the_environment_or_a_file(monkeypatch: pytest.MonkeyP
         if re.search(r"(password|secret|token|api_key)\s*=\s*[\"'][^\"']{6,}[\"']", line, re.IGNORECASE)
     ]
     assert not hard_coded, hard_coded
+
+
+def test_an_app_state_from_before_this_version_is_upgraded(tmp_path: Path) -> None:
+    """Users keep their accounts; sessions made before CSRF tokens existed end (their users log in again)."""
+    import sqlite3
+
+    from provista.api.state import AppState
+
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        """CREATE TABLE users (username VARCHAR(64) PRIMARY KEY, password_hash VARCHAR(200), role VARCHAR(16),
+               scope_kind VARCHAR(16), scope_code VARCHAR(32), created_at DATETIME);
+           CREATE TABLE sessions (token_hash VARCHAR(64) PRIMARY KEY, username VARCHAR(64),
+               expires_at DATETIME);
+           INSERT INTO users VALUES ('old_user', 'not-a-hash', 'analyst', 'city', '330100', '2024-01-01');
+           INSERT INTO sessions VALUES ('abc', 'old_user', '2999-01-01');"""
+    )
+    con.close()
+    state = AppState(f"sqlite:///{path}")
+    (account,) = state.accounts()
+    assert (account.username, account.disabled, account.sessions) == ("old_user", False, 0)
+    state.set_password("old_user", "a-fresh-passphrase-6")
+    assert state.login("old_user", "a-fresh-passphrase-6", 1.0) is not None
