@@ -23,6 +23,7 @@ def login(app, username: str) -> TestClient:  # type: ignore[no-untyped-def]
     client = TestClient(app)
     r = client.post("/api/auth/login", json={"username": username, "password": PASSWORDS[username]})
     assert r.status_code == 200, r.text
+    client.headers["X-CSRF-Token"] = r.cookies["provista_csrf"]  # as the pages send it on every change
     return client
 
 

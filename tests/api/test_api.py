@@ -174,3 +174,18 @@ def test_heat_maps_count_every_diagnosis_and_visit_in_scope(app, warehouse) -> N
     assert sum(v for _, _, v in hours["cells"]) == visits
     x = chapters["rows"].index("X")  # chapter X: J00–J99
     assert sum(v for _, r, v in chapters["cells"] if r == x) == respiratory
+
+
+def test_the_active_alerts_card_counts_open_alerts_of_the_last_four_weeks(app, warehouse) -> None:
+    client = login(app, "hangzhou")
+    kpis = {k["key"]: k for k in client.get("/api/overview/kpis").json()["kpis"]}
+    count = client.get("/api/alerts/count?recent_days=28").json()
+    assert kpis["active_alerts"]["value"] == count["recent"]
+    with DuckDBEngine(warehouse, read_only=True) as engine:
+        raised = engine.scalar(
+            "SELECT count(*) FROM alert WHERE starts_with(county_code, '3301') "
+            "AND period_start > (SELECT max(period_end) FROM alert) - 28"
+        )
+    assert 0 < count["recent"] <= raised  # some may have been closed by other tests
+    public = {k["key"]: k for k in login(app, "public").get("/api/overview/kpis").json()["kpis"]}
+    assert public["active_alerts"]["value"] is None

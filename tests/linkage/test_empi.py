@@ -89,8 +89,10 @@ def test_a_split_and_a_join_survive_a_rebuild(tiny: Path, warehouse: Path, tmp_p
     assert [o.who for o in history(copy)] == ["dr.li", "dr.li"] and len(effective(copy)) == 2
 
 
-def test_the_empi_commands(warehouse: Path, tmp_path: Path) -> None:
+def test_the_empi_commands(warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
+
+    monkeypatch.setenv("PROVISTA_APP_DB", f"sqlite:///{tmp_path / 'app.sqlite'}")  # where joins are audited
 
     from provista.cli import app
 

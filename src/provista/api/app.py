@@ -13,7 +13,20 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from provista import __version__
-from provista.api.routes import auth, map, overview, quality, trends
+from provista.api import guard
+from provista.api.routes import (
+    admin,
+    alerts,
+    audit_log,
+    auth,
+    forecast,
+    map,
+    operations,
+    overview,
+    quality,
+    surveillance,
+    trends,
+)
 from provista.api.state import AppState
 from provista.engine import DuckDBEngine
 
@@ -41,8 +54,22 @@ def create_app(warehouse: Path, app_db_url: str, session_hours: float = 8.0) -> 
     app.state.engine = DuckDBEngine(warehouse, read_only=True)
     app.state.app_state = AppState(app_db_url)
     app.state.session_hours = session_hours
-    for module in (auth, overview, map, trends, quality):
+    for module in (
+        auth,
+        overview,
+        map,
+        trends,
+        quality,
+        operations,
+        alerts,
+        admin,
+        audit_log,
+        surveillance,
+        forecast,
+    ):
         app.include_router(module.router)
+
+    guard.install(app)  # inside the headers middleware below, so that its refusals get the CSP too
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -92,6 +92,7 @@ def explain(a: RecordA, b: RecordB, warehouse: Warehouse = None) -> None:
 
 
 def _correct(action: str, a: str, b: str, who: str, why: str, warehouse: Path | None) -> None:
+    from provista.api.cli import record_from_cli
     from provista.cli import out, user_errors
     from provista.config import get_settings
     from provista.linkage.explain import resolve
@@ -105,6 +106,8 @@ def _correct(action: str, a: str, b: str, who: str, why: str, warehouse: Path | 
         finally:
             engine.close()
         entry = record(path, action, keys[0], keys[1], who, why)
+        detail = {"by": who, "why": why, "warehouse": str(path)}
+        record_from_cli(f"empi.{action}", f"{keys[0]} {keys[1]}", detail)
     out.print(
         f"Recorded: {entry.action} {entry.record_a} and {entry.record_b} by {entry.who} at {entry.when} "
         f"({entry.why}). It takes effect at the next `provista build` or `provista ingest`."

@@ -7,7 +7,11 @@ import datetime as dt
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from provista.api.deps import CurrentUser, EngineDep, region_filter, requires
+from provista.api.deps import CurrentUser, EngineDep, StateDep, region_filter, requires
+from provista.api.routes import alerts
+from provista.api.state import AppState, Principal
+from provista.engine import DuckDBEngine
+from provista.privacy.public import suppress_series_with_sums, suppress_small
 
 router = APIRouter(prefix="/api/overview", tags=["overview"])
 
@@ -16,7 +20,7 @@ class Kpi(BaseModel):
     key: str
     value: float | None
     previous: float | None = None  # the same measure one period earlier (for the change)
-    spark: list[float] = []
+    spark: list[float | None] = []  # None: a small count hidden for the public role
 
 
 class Overview(BaseModel):
@@ -27,7 +31,7 @@ class Overview(BaseModel):
 @router.get(
     "/kpis", response_model=Overview, dependencies=[requires("admin", "analyst", "hospital", "public")]
 )
-def kpis(user: CurrentUser, engine: EngineDep) -> Overview:
+def kpis(user: CurrentUser, engine: EngineDep, state: StateDep) -> Overview:
     where, params = region_filter(user, "h.county_code", "h.hospital_id")
     last = engine.query(
         "SELECT max(v.day)::DATE AS d FROM mart_visits_daily v JOIN hospital h USING (hospital_id) "
@@ -60,7 +64,7 @@ def kpis(user: CurrentUser, engine: EngineDep) -> Overview:
         persons = engine.query(f"SELECT count(*) AS n FROM person WHERE {pwhere}", pparams).loc[0, "n"]
     occupied = census["occupied"].astype(float).tolist()
     free = (census["open"] - census["occupied"]).astype(float).tolist()
-    return Overview(
+    overview = Overview(
         as_of=last,
         kpis=[
             Kpi(key="persons", value=float(persons)),
@@ -83,6 +87,44 @@ def kpis(user: CurrentUser, engine: EngineDep) -> Overview:
                 previous=free[-8] if len(free) >= 8 else None,
                 spark=free,
             ),
-            Kpi(key="active_alerts", value=None),  # the alert inbox comes with surveillance
+            _active_alerts(user, engine, state),
         ],
     )
+    return _public(overview) if user.role == "public" else overview
+
+
+def _active_alerts(user: Principal, engine: DuckDBEngine, state: AppState) -> Kpi:
+    """Alerts raised in the last four weeks and not yet confirmed or dismissed (staff only: the public
+    role sees no alert)."""
+    if user.role not in alerts.STAFF:
+        return Kpi(key="active_alerts", value=None)
+    count = alerts.active_count(user, engine, state, recent_days=28)
+    return Kpi(key="active_alerts", value=float(count.recent))
+
+
+def _public(overview: Overview) -> Overview:
+    """The public role's cards: small counts hidden, and the weekly sums that would reveal a hidden day.
+
+    The encounter spark is the last 30 days: today is its last day (the previous value 7 days before),
+    the week its last 7 days, the previous week the 7 before. Free beds count no one and stay shown.
+    """
+    kpis = {k.key: k for k in overview.kpis}
+    for key in ("persons", "inpatients"):
+        if key in kpis:
+            k = kpis[key]
+            value, previous = suppress_small([k.value, k.previous])
+            kpis[key] = k.model_copy(
+                update={"value": value, "previous": previous, "spark": suppress_small(k.spark)}
+            )
+    today, week = kpis.get("encounters_today"), kpis.get("encounters_week")
+    if today is not None and week is not None and len(today.spark) == 30:
+        days, (this_week, last_week) = suppress_series_with_sums(
+            [v or 0.0 for v in today.spark], [range(23, 30), range(16, 23)]
+        )
+        kpis["encounters_today"] = today.model_copy(
+            update={"value": days[29], "previous": days[22], "spark": days}
+        )
+        kpis["encounters_week"] = week.model_copy(
+            update={"value": this_week, "previous": last_week, "spark": days}
+        )
+    return overview.model_copy(update={"kpis": [kpis[k.key] for k in overview.kpis]})

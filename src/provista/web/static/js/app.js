@@ -8,8 +8,18 @@ import * as trends from "./pages/trends.js";
 import * as heatmap from "./pages/heatmap.js";
 import * as quality from "./pages/quality.js";
 import * as operations from "./pages/operations.js";
+import * as admin from "./pages/admin.js";
+import * as audit from "./pages/audit.js";
+import * as account from "./pages/account.js";
+import * as alerts from "./pages/alerts.js";
+import * as surveillance from "./pages/surveillance.js";
+import * as forecast from "./pages/forecast.js";
 
 const pages = { overview, map, trends, heatmap, quality, operations, bigscreen: overview };
+Object.assign(pages, { admin, audit, account });
+Object.assign(pages, { alerts });
+Object.assign(pages, { surveillance });
+Object.assign(pages, { forecast });
 const main = document.getElementById("main");
 let me = null;
 let timer = null;
@@ -53,8 +63,9 @@ function showLogin() {
     try {
       me = await api("/api/auth/login", { method: "POST", body: JSON.stringify(Object.fromEntries(form)) });
       loggedIn();
-    } catch {
-      document.getElementById("login-error").textContent = t("auth.failed");
+    } catch (err) {
+      document.getElementById("login-error").textContent = err.status === 429
+        ? t("security.locked").replace("{n}", Math.ceil((err.retryAfter || 60) / 60)) : t("auth.failed");
     }
   });
 }
@@ -62,6 +73,7 @@ function showLogin() {
 function loggedIn() {
   document.getElementById("logout").hidden = false;
   document.getElementById("who").textContent = `${me.username} (${me.scope_code})`;
+  document.querySelectorAll("#nav a[data-roles]").forEach((a) => { a.hidden = !a.dataset.roles.split(" ").includes(me.role); });
   render();
 }
 
