@@ -10,9 +10,10 @@ methods (the synthetic provinces keep 5 years) and, where R needs a range (CUSUM
 years. Each method is timed three ways over the same series:
 
 - ``per_series``: the detector called on each series in turn, every period it can judge;
-- ``panel``: the build's path (panel_detection.scan with min_count 1, an eighth of the series at a time):
-  stacked EARS, the moving percentile over the whole matrix, Farrington only on the periods that pass
-  limit54, CUSUM and GLR series by series, in ``--jobs`` processes;
+- ``panel``: the build's path (panel_detection.scan with min_count 1; in chunks when the per-series rate
+  says the whole panel would not fit in the budget): stacked EARS, the moving percentile over the whole
+  matrix, Farrington only on the periods that pass limit54, CUSUM and GLR series by series, in ``--jobs``
+  processes;
 - ``r``: R ``surveillance`` 1.20.3 (Debian's r-cran-surveillance) on each series in turn, the same ranges,
   timed inside R (its start-up excluded); the moving percentile method has no R implementation.
 
@@ -89,18 +90,24 @@ def timed_per_series(panel: SeriesPanel, config: MethodConfig, budget: float) ->
     return _rate(done, time.perf_counter() - start, len(panel), alarms=alarms)
 
 
-def timed_panel(panel: SeriesPanel, config: MethodConfig, jobs: int, budget: float) -> dict[str, Any]:
-    """The build's scan, an eighth of the series at a time, stopping once past the budget."""
+def timed_panel(
+    panel: SeriesPanel, config: MethodConfig, jobs: int, budget: float, rate: float | None
+) -> dict[str, Any]:
+    """The build's scan: all series at once when the per-series rate says they fit in the budget, else in
+    chunks sized to the time left."""
     start, done, alarms, runs = time.perf_counter(), 0, 0, 0
-    step = max(1, -(-len(panel) // 8))
-    for first in range(0, len(panel), step):
-        rows = slice(first, first + step)
+    while done < len(panel):
+        left = budget - (time.perf_counter() - start)
+        if left <= 0:
+            break
+        step = len(panel) if rate is None else max(1, int(rate * left / 2))
+        rows = slice(done, done + step)
         part = SeriesPanel(panel.frequency, panel.dates, panel.counties[rows], panel.diseases[rows],
                            panel.counts[rows])  # fmt: skip
         found = scan(part, config, jobs=jobs)
         done, alarms, runs = done + len(part), alarms + len(found), runs + found.series_run
-        if time.perf_counter() - start > budget:
-            break
+        if rate is not None:  # the panel path is at least as fast: learn its own rate
+            rate = max(rate, done / (time.perf_counter() - start))
     return _rate(done, time.perf_counter() - start, len(panel), alarms=alarms, detector_runs=runs)
 
 
@@ -153,7 +160,19 @@ def main() -> None:
         panels = load_panels(engine, case_classes)
         load_seconds = time.perf_counter() - start
     work = Path(tempfile.mkdtemp(prefix="provista-bench-detect-"))
-    rows = []
+    result = {
+        "scale": scale,
+        "warehouse": str(args.warehouse),
+        "series": {f: len(p) for f, p in panels.items()},
+        "periods": {f: len(p.dates) for f, p in panels.items()},
+        "cases": {f: int(p.counts.sum()) for f, p in panels.items()},
+        "load_seconds": round(load_seconds, 2),
+        "budget_seconds": args.budget,
+        "jobs": args.jobs,
+        "r": r_version() if use_r else None,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+    }
+    rows: list[dict[str, Any]] = []
     for frequency, methods in (("weekly", WEEKLY), ("daily", DAILY)):
         panel = panels[frequency]
         for method in methods:
@@ -166,29 +185,24 @@ def main() -> None:
             row: dict[str, Any] = {"method": method, "frequency": frequency, "params": PARAMS.get(method, {}),
                                    "periods_judged": span[1] - span[0] + 1}  # fmt: skip
             row["per_series"] = timed_per_series(panel, config, args.budget)
-            row["panel"] = timed_panel(panel, config, args.jobs, args.budget)
+            row["panel"] = timed_panel(
+                panel, config, args.jobs, args.budget, row["per_series"]["series_per_second"]
+            )
             if use_r and method in R_CALL:
                 row["r"] = timed_r(panel, config, span[0], args.budget, work)
             rows.append(row)
             print(_line(row), flush=True)
+            write(result | {"methods": rows}, scale)  # after each method: an interrupted run keeps its rows
     shutil.rmtree(work, ignore_errors=True)
-    result = {
-        "scale": scale,
-        "warehouse": str(args.warehouse),
-        "series": {f: len(p) for f, p in panels.items()},
-        "periods": {f: len(p.dates) for f, p in panels.items()},
-        "cases": {f: int(p.counts.sum()) for f, p in panels.items()},
-        "load_seconds": round(load_seconds, 2),
-        "budget_seconds": args.budget,
-        "jobs": args.jobs,
-        "r": r_version() if use_r else None,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-        "methods": rows,
-    }
+    print(f"written to {write(result | {'methods': rows}, scale)}")
+
+
+def write(result: dict[str, Any], scale: str) -> Path:
     results = Path(__file__).parent / "results"
     results.mkdir(exist_ok=True)
-    (results / f"detect-{scale}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"written to {results / f'detect-{scale}.json'}")
+    path = results / f"detect-{scale}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -137,11 +137,11 @@ def alert_frame(engine: DuckDBEngine, config: DetectionConfig, scanned: list[Sca
         )
         names = regions.reindex(county)
         frame["detail_zh"] = [
-            _detail_zh(method, c or k, d, day, r) for c, k, d, day, r in
+            _detail_zh(method, _name(c, k), d, day, r) for c, k, d, day, r in
             zip(names["name_zh"], county, disease, start, s.itertuples(), strict=True)
         ]  # fmt: skip
         frame["detail_en"] = [
-            _detail_en(method, c or k, disease_names_en().get(d, d), day, r) for c, k, d, day, r in
+            _detail_en(method, _name(c, k), disease_names_en().get(d, d), day, r) for c, k, d, day, r in
             zip(names["name_en"], county, disease, start, s.itertuples(), strict=True)
         ]  # fmt: skip
         frames.append(frame)
@@ -180,6 +180,11 @@ def _detail_en(method: MethodConfig, county: str, disease: str, day: np.datetime
     if periods > 1:
         text += f"; the signal lasted {periods} {unit}s, at most {_n(s.peak)} cases"  # type: ignore[attr-defined]
     return text + "."
+
+
+def _name(name: object, code: str) -> str:
+    """A region's name, or its code where the region table lacks it."""
+    return name if isinstance(name, str) and name else code
 
 
 def _n(value: float, digits: int = 0) -> str:
