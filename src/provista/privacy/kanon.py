@@ -172,7 +172,7 @@ def anonymise(
         raise KAnonymityError(
             f"no allowed generalisation makes these {len(frame):,} records {k}-anonymous with at most "
             f"{max_suppressed:.2%} suppressed: the best ({fewest[0].describe()}) would suppress "
-            f"{fewest[1]:,} records ({fewest[1] / len(frame):.2%})",
+            f"{fewest[1]:,} records ({fewest[1] / len(frame):.3%})",
             hint="allow coarser age bands, dates or regions, allow more suppression, export fewer "
             "quasi-identifiers, or export aggregates instead",
         )
