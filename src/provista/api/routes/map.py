@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from provista.api.deps import CurrentUser, EngineDep, check_region, narrow, region_filter, requires
+from provista.privacy.public import suppress_parts, suppress_region_values
 
 router = APIRouter(prefix="/api/map", tags=["map"])
 # Codes of the 2016 boundary file → today's codes (the regions' names do not change).
@@ -53,7 +54,7 @@ class RegionValue(BaseModel):
     name_zh: str
     name_en: str
     value: float | None
-    numerator: float
+    numerator: float | None  # None (with value): a small count hidden for the public role
     denominator: float
 
 
@@ -79,7 +80,36 @@ def metric(
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,
 ) -> list[RegionValue]:
-    """One value per city (or per county of ``parent``) for the period; scoped to the user's region."""
+    """One value per city (or per county of ``parent``) for the period; scoped to the user's region.
+
+    For the public role the counts (visits, admissions, cases) are protected as one province → city
+    → county hierarchy: a small count, and the complements that would reveal it, come back as None.
+    """
+    values = _region_values(user, engine, metric, level, parent, start, end)
+    if user.role != "public" or metric == "bed_occupancy":
+        return values
+    cities = values if level == "city" else _region_values(user, engine, metric, "city", None, start, end)
+    counties = (
+        values if level == "county" and parent is None
+        else _region_values(user, engine, metric, "county", None, start, end)
+    )  # fmt: skip
+    hidden_counties, hidden_cities = suppress_region_values(
+        {v.code: v.numerator or 0.0 for v in cities}, {v.code: v.numerator or 0.0 for v in counties}
+    )
+    hidden = hidden_cities if level == "city" else hidden_counties
+    blank = {"value": None, "numerator": None}
+    return [v.model_copy(update=blank) if v.code in hidden else v for v in values]
+
+
+def _region_values(
+    user: CurrentUser,
+    engine: EngineDep,
+    metric: Metric,
+    level: Literal["city", "county"],
+    parent: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+) -> list[RegionValue]:
     prefix = narrow(user, parent)
     start, end = _period(engine, start, end)
     width = 4 if level == "city" else 6
@@ -154,7 +184,7 @@ class HospitalPoint(BaseModel):
     county_code: str
     lon: float
     lat: float
-    visits: float
+    visits: float | None  # None: a small count hidden for the public role
 
 
 @router.get(
@@ -180,4 +210,7 @@ def hospitals(user: CurrentUser, engine: EngineDep, county: str) -> list[Hospita
         h = hashlib.sha256(r["hospital_id"].encode()).digest()
         dx, dy = (h[0] - 128) / 128 * 0.08, (h[1] - 128) / 128 * 0.06
         out.append(HospitalPoint(**r, lon=lon + dx, lat=lat + dy))
+    if user.role == "public":  # the county's total is shown on the map: protect the hospitals within it
+        hide = suppress_parts([p.visits or 0.0 for p in out])
+        out = [p.model_copy(update={"visits": None}) if h else p for p, h in zip(out, hide, strict=True)]
     return out

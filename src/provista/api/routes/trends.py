@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+import pandas as pd
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter, requires
+from provista.privacy.public import suppress_cells
 from provista.warehouse.marts import CHAPTERS
 
 router = APIRouter(prefix="/api/trends", tags=["trends"])
@@ -16,7 +18,7 @@ router = APIRouter(prefix="/api/trends", tags=["trends"])
 
 class Series(BaseModel):
     name: str
-    points: list[tuple[dt.date, float]]
+    points: list[tuple[dt.date, float | None]]  # None: a small count hidden for the public role
 
 
 class Trend(BaseModel):
@@ -48,7 +50,10 @@ def visits(
     """Visits over time, one series per encounter type, hospital level, city, county or department.
 
     ``level``, ``department`` and ``type`` narrow the visits counted, whatever the series are split by.
+    The public role's table is protected whole (small counts and their complements hidden) and then
+    cut to the whole periods that meet ``from`` … ``to``, so that every window shows the same cells.
     """
+    public = user.role == "public"
     prefix = narrow(user, region)
     where, params = region_filter(user, "h.county_code", "h.hospital_id")
     rows = engine.query(
@@ -59,8 +64,17 @@ def visits(
               AND (? IS NULL OR h.level_en = ?) AND (? IS NULL OR v.department = ?)
               AND (? IS NULL OR v.type = ?)
             GROUP BY 1, 2 ORDER BY 2, 1""",
-        [*params, prefix, prefix, start, start, end, end, level, level, department, department, type, type],
-    )
+        [*params, prefix, prefix, *([None] * 4 if public else [start, start, end, end]),
+         level, level, department, department, type, type],
+    )  # fmt: skip
+    if public:
+        rows = suppress_cells(rows, "name", "t", "n")
+        if start is not None:
+            monday = start - dt.timedelta(days=start.weekday())
+            first = {"day": start, "week": monday, "month": start.replace(day=1)}[grain]
+            rows = rows[rows["t"] >= pd.Timestamp(first)]
+        if end is not None:
+            rows = rows[rows["t"] <= pd.Timestamp(end)]
     series = [
         Series(name=str(name), points=list(zip(g["t"], g["n"], strict=True)))
         for name, g in rows.groupby("name", sort=True)
@@ -95,7 +109,7 @@ def facets(user: CurrentUser, engine: EngineDep) -> Facets:
 class Heat(BaseModel):
     rows: list[str]
     columns: list[str]
-    cells: list[tuple[int, int, float]]  # column index, row index, value (ECharts' order)
+    cells: list[tuple[int, int, float | None]]  # column index, row index, value (ECharts' order)
 
 
 @router.get(
@@ -121,6 +135,8 @@ def heatmap(
             GROUP BY 1, 2""",
         [*params, prefix, prefix],
     )
+    if user.role == "public":
+        rows = suppress_cells(rows, "r", "c", "n")
     order = [c for c, _, _ in CHAPTERS] if kind == "chapter_week" else sorted(set(rows["r"].dropna()))
     row_names = [r for r in order if r in set(rows["r"])]
     col_names = sorted(set(rows["c"].dropna()))
