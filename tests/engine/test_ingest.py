@@ -23,13 +23,14 @@ RUN_TIMES = {"ingest_log": ("loaded_at", "run_started"), "link_model": ("trained
 
 @pytest.fixture(scope="module")
 def two_hospitals(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    """A folder with the registry and the first hospital; the second hospital's files to ingest."""
-    folder = tmp_path_factory.mktemp("two") / "province"
+    """A folder with the registry and the first hospital; the second hospital's files (elsewhere)."""
+    root = tmp_path_factory.mktemp("two")
+    folder = root / "province"
     shutil.copytree(tiny / "registry", folder / "registry")
     first, second = sorted(p for p in (tiny / "hospitals").iterdir() if p.is_dir())[:2]
     shutil.copytree(first, folder / "hospitals" / first.name)
-    shutil.copytree(second, folder / "later" / "hospitals" / second.name)
-    return folder, sorted((folder / "later" / "hospitals" / second.name).iterdir())
+    shutil.copytree(second, root / "later" / "hospitals" / second.name)
+    return folder, sorted((root / "later" / "hospitals" / second.name).iterdir())
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +42,9 @@ def loaded(
     readers = {}
     for engine, target in (("duckdb", out / "w.duckdb"), ("spark", out / "w.spark")):
         assert not build(folder, target, KEY, engine=engine, jobs=1).failed
-        summary = ingest(later, target, KEY, root=folder / "later", engine=engine)
+        summary = ingest(later, target, KEY, root=folder.parent / "later", engine=engine)
         assert summary.files == len(later) and not summary.failed
-        again = ingest(later[:1], target, KEY, root=folder / "later", engine=engine)
+        again = ingest(later[:1], target, KEY, root=folder.parent / "later", engine=engine)
         assert again.files == 0 and len(again.skipped) == 1  # loaded before: nothing changes
         readers[engine] = DuckDBEngine(target, read_only=True)
     yield readers
