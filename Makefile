@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/provista/web/static/vendor
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser demo test check bench lock clean
+.PHONY: setup browser java demo test check bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Provista needs Python 3.11, found " + sys.version.split()[0]'
@@ -30,12 +30,20 @@ browser:
 	@dpkg -s chromium fonts-wqy-microhei >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-wqy-microhei; }
 
+# Java for Apache Spark (`--engine spark` and the engine parity tests): Debian's headless JRE 17, or the
+# release's default JRE (21 on Debian 13; Spark 4.0 runs on both). Slim images lack the man directory
+# the JRE's post-install links into.
+java:
+	@java -version >/dev/null 2>&1 || { $(SUDO) mkdir -p /usr/share/man/man1 && $(SUDO) apt-get update -qq && \
+	  { $(SUDO) apt-get install -y -qq openjdk-17-jre-headless || \
+	    $(SUDO) apt-get install -y -qq default-jre-headless; } && java -version; }
+
 setup: $(STAMP) $(VENDOR)/.installed
 
 demo: setup
 	$(BIN)/provista demo
 
-test: setup browser
+test: setup browser java
 	$(BIN)/python -m pytest -q
 
 check: setup
