@@ -295,14 +295,45 @@ def _key(create: bool) -> bytes:
 
 
 @app.command()
-def keygen() -> None:
+def keygen(
+    rotate: Annotated[
+        bool, typer.Option(help="Retire the current key (kept under retired/) and write a new one.")
+    ] = False,
+) -> None:
     """Create the secret key for pseudonyms (HMAC-SHA256); refuses to replace an existing one."""
     from provista.privacy.pseudonym import create_key
 
     path = get_settings().key_file
+    if rotate:
+        from provista.privacy.keys import rotate_key
+
+        with user_errors():
+            retired = rotate_key(path)
+        out.print(
+            f"New key written to {path}; the old one is kept at {retired} (mode 600). Next: rebuild the "
+            "warehouse with `provista build` (every pseudonym changes), map old person keys to new ones "
+            "with `provista rekey` if any are held elsewhere, then destroy the old key."
+        )
+        return
     with user_errors():
         create_key(path)
     out.print(f"Key written to {path} (mode 600). Back it up: without it, pseudonyms cannot be reproduced.")
+
+
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        envvar="PROVISTA_ENGINE",
+        help="duckdb (the warehouse is a file) or spark (a directory of Parquet tables; "
+        "PROVISTA_SPARK_MASTER or PROVISTA_SPARK_REMOTE for a cluster, local[2] by default).",
+    ),
+]
+
+
+def _warehouse_for(warehouse: Path | None, engine: str) -> Path:
+    """The warehouse given, or the default one of the engine (provista.duckdb, or provista.spark/)."""
+    default = get_settings().warehouse_path
+    return warehouse or (default.with_suffix(".spark") if engine == "spark" else default)
 
 
 @app.command()
@@ -312,12 +343,13 @@ def build(
         Path | None, typer.Option(help="Warehouse file (default: data/warehouse/provista.duckdb).")
     ] = None,
     jobs: Annotated[int | None, typer.Option(help="Worker processes (default: PROVISTA_JOBS or 2).")] = None,
+    engine: EngineOption = "duckdb",
 ) -> None:
     """Ingest → normalise → validate → quarantine → de-duplicate → pseudonymise → load, as a new warehouse."""
     from provista.ingest.pipeline import build as run_build
 
     settings = get_settings()
-    target = warehouse or settings.warehouse_path
+    target = _warehouse_for(warehouse, engine)
     with user_errors(), stage_progress() as report:
         summary = run_build(
             sources,
@@ -326,6 +358,7 @@ def build(
             mappings_dir=str(settings.mappings_dir) if settings.mappings_dir else None,
             progress=report,
             jobs=jobs or settings.jobs,
+            engine=engine,
         )
     _load_summary(summary, f"Warehouse {target}")
     if (sources / "truth/errors.csv").exists():
@@ -342,12 +375,13 @@ def ingest(
     root: Annotated[
         Path | None, typer.Option(help="Folder the files' names are relative to (hospitals/<id>/...).")
     ] = None,
+    engine: EngineOption = "duckdb",
 ) -> None:
     """Add files to an existing warehouse; a file already loaded (same content) changes nothing."""
     from provista.ingest.pipeline import ingest as run_ingest
 
     settings = get_settings()
-    target = warehouse or settings.warehouse_path
+    target = _warehouse_for(warehouse, engine)
     with user_errors(), stage_progress() as report:
         summary = run_ingest(
             files,
@@ -356,6 +390,7 @@ def ingest(
             root=root,
             mappings_dir=str(settings.mappings_dir) if settings.mappings_dir else None,
             progress=report,
+            engine=engine,
         )
     for skipped in summary.skipped:
         out.print(f"Already loaded, nothing changed: {skipped}")
@@ -422,12 +457,22 @@ def quality(
 def _register_domain_commands() -> None:
     """Commands that live beside their domain (each module exposes ``register(app)``)."""
     from provista.analytics.epi.cli import register as register_epi
+    from provista.analytics.forecast.cli import register as register_forecast
+    from provista.analytics.operations.cli import register as register_operations
     from provista.analytics.surveillance.cli import register as register_surveillance
+    from provista.analytics.surveillance.scan_cli import register as register_scan
+    from provista.api.cli import register as register_accounts
     from provista.linkage.cli import register as register_linkage
+    from provista.privacy.cli import register as register_privacy
 
     register_linkage(app)
+    register_accounts(app)
     register_epi(app)
+    register_operations(app)
+    register_forecast(app)
     register_surveillance(app)
+    register_scan(app)
+    register_privacy(app)
 
 
 _register_domain_commands()
@@ -440,9 +485,24 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    engine: EngineOption = "duckdb",
 ) -> None:
-    """Serve the API (/api, docs at /docs) and the dashboard. Accounts come from the app-state database."""
-    _serve(warehouse, host, port)
+    """Serve the API (/api, docs at /docs) and the dashboard. Accounts come from the app-state database.
+
+    A Spark-built warehouse (--engine spark) is served from its Parquet tables through the embedded
+    engine: requests need answers in milliseconds, which a Spark job cannot give.
+    """
+    from provista.engine import is_spark_warehouse
+
+    target = _warehouse_for(warehouse, engine)
+    with user_errors():
+        if engine == "spark" and target.exists() and not is_spark_warehouse(target):
+            raise ProvistaError(
+                f"{target} is not a Spark warehouse", hint="serve it with --engine duckdb, or build one"
+            )
+        if engine == "duckdb" and target.is_dir():
+            raise ProvistaError(f"{target} is a directory (a Spark warehouse?)", hint="add --engine spark")
+    _serve(target, host, port)
 
 
 def _serve(warehouse: Path | None, host: str, port: int) -> None:

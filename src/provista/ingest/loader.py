@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from provista.engine import DuckDBEngine
+from provista.engine import Engine
 from provista.errors import ProvistaError
 from provista.ingest.dicom import read_dicom
 from provista.ingest.fhir import read_fhir
@@ -107,7 +107,7 @@ def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> list[str]:
 class Buffer:
     """Rows waiting to be inserted, flushed in large batches (one insert per table, not per file)."""
 
-    def __init__(self, engine: DuckDBEngine, rows: int = 250_000) -> None:
+    def __init__(self, engine: Engine, rows: int = 250_000) -> None:
         self.engine, self.limit = engine, rows
         self.frames: dict[str, list[pd.DataFrame]] = {}
         self.count: Counter[str] = Counter()

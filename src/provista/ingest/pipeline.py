@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from provista.engine import DuckDBEngine, atomic_build
+from provista.engine import Engine, atomic_build
 from provista.errors import ProvistaError
 from provista.ingest.loader import (
     Buffer,
@@ -52,7 +52,7 @@ def discover(sources: Path) -> list[Path]:
     )
 
 
-def _load_registry(engine: DuckDBEngine, sources: Path, province: Province) -> None:
+def _load_registry(engine: Engine, sources: Path, province: Province) -> None:
     """Regions and hospitals: the commission's clean master data (registry/), or the shipped province."""
     regions = sources / "registry/regions.csv"
     if regions.exists():
@@ -99,35 +99,44 @@ def _load_registry(engine: DuckDBEngine, sources: Path, province: Province) -> N
         engine.append("hospital", pd.read_csv(hospitals, dtype={"county_code": str, "city_code": str}))
 
 
-def _finalise(engine: DuckDBEngine, report: Progress, warehouse: Path) -> LinkStats:
+def _finalise(engine: Engine, report: Progress, warehouse: Path) -> LinkStats:
     """Derived tables: the person index, one row per linked person, each encounter's person, the marts."""
     stats = link_persons(engine, effective(warehouse), report)
     report("persons", 0, 1)
+    # min(), not any_value(): where a person's records disagree, both engines must pick the same value.
     engine.execute(
-        "CREATE OR REPLACE TABLE person AS SELECT person_key, any_value(sex) AS sex, "
-        "any_value(birth_year_month) AS birth_year_month, any_value(county_code) AS county_code "
+        "CREATE OR REPLACE TABLE person AS SELECT person_key, min(sex) AS sex, "
+        "min(birth_year_month) AS birth_year_month, min(county_code) AS county_code "
         "FROM patient_record GROUP BY person_key"
     )
-    engine.execute(
-        "UPDATE encounter SET person_key = p.person_key FROM patient_record p "
-        "WHERE encounter.hospital_id = p.hospital_id AND encounter.patient_key = p.patient_key"
+    engine.set_from(
+        "encounter",
+        "person_key",
+        "SELECT hospital_id, patient_key, min(person_key) AS person_key FROM patient_record "
+        "GROUP BY hospital_id, patient_key",
+        ["hospital_id", "patient_key"],
     )
     report("persons", 1, 1)
     marts = build_marts(engine)
     report("marts", len(marts), len(marts))
-    derive_alerts(engine, report)
+    # The alert producers are analytics in DuckDB's SQL: on Spark they read this version through DuckDB.
+    with engine.analytics("alert") as reader:
+        derive_alerts(reader, report)
     return stats
 
 
-def _verify_accounting(engine: DuckDBEngine) -> None:
+def _verify_accounting(engine: Engine) -> None:
     """Count, table by table, what each file left in the warehouse against its ingest_log row."""
     loaded = " UNION ALL ".join(f"SELECT source_file FROM {t}" for t in FACTS)
     sql = f"""
+        WITH f AS (SELECT source_file, count(*) AS n FROM ({loaded}) x GROUP BY source_file),
+             m AS (SELECT source_file, count(*) AS n FROM merged GROUP BY source_file),
+             q AS (SELECT source_file, count(*) AS n FROM quarantine GROUP BY source_file)
         SELECT l.source_file, l.loaded, l.duplicates, l.quarantined,
-               (SELECT count(*) FROM ({loaded}) f WHERE f.source_file = l.source_file) AS found_loaded,
-               (SELECT count(*) FROM merged m WHERE m.source_file = l.source_file) AS found_merged,
-               (SELECT count(*) FROM quarantine q WHERE q.source_file = l.source_file) AS found_quarantined
-        FROM ingest_log l"""
+               coalesce(f.n, 0) AS found_loaded, coalesce(m.n, 0) AS found_merged,
+               coalesce(q.n, 0) AS found_quarantined
+        FROM ingest_log l LEFT JOIN f ON f.source_file = l.source_file
+             LEFT JOIN m ON m.source_file = l.source_file LEFT JOIN q ON q.source_file = l.source_file"""
     frame = engine.frame(sql)
     bad = frame[
         (frame["loaded"] != frame["found_loaded"])
@@ -189,7 +198,7 @@ def _run_task(
 
 
 def _load_all(
-    engine: DuckDBEngine,
+    engine: Engine,
     root: Path,
     key: bytes,
     province: Province,
@@ -227,8 +236,10 @@ def _load_all(
             for p in unique
         }
     )
-    earlier = engine.frame(
-        "SELECT * FROM record_digest WHERE source_key IN (SELECT unnest(?::VARCHAR[]))", [keys]
+    earlier = (
+        engine.frame(f"SELECT * FROM record_digest WHERE source_key IN ({', '.join('?' * len(keys))})", keys)
+        if keys
+        else pd.DataFrame(columns=["source_key", "source_table", "digest", "first_ref"])
     )
     known: dict[tuple[str, str], dict[str, str]] = {}
     for (source_key, table), group in earlier.groupby(["source_key", "source_table"]):
@@ -273,8 +284,12 @@ def build(
     mappings_dir: str | None = None,
     progress: Progress | None = None,
     jobs: int = 2,
+    engine: str = "duckdb",
 ) -> LoadSummary:
-    """Build a new warehouse from every file under ``sources``; swap it in when done."""
+    """Build a new warehouse from every file under ``sources``; swap it in when done.
+
+    ``engine``: ``duckdb`` (``warehouse`` is a file) or ``spark`` (a directory of Parquet tables).
+    """
     report = progress or (lambda stage, done, total: None)
     if not sources.is_dir():
         raise ProvistaError(
@@ -284,12 +299,12 @@ def build(
     files = discover(sources)
     report("discover", 1, 1)
     summary = LoadSummary()
-    with atomic_build(warehouse) as engine:
-        create_all(engine)
-        _load_registry(engine, sources, prov)
-        raw = _load_all(engine, sources, key, prov, mappings_dir, files, summary, report, jobs)
-        _verify_accounting(engine)
-        summary.linkage = _finalise(engine, report, warehouse)
+    with atomic_build(warehouse, engine=engine) as db:
+        create_all(db)
+        _load_registry(db, sources, prov)
+        raw = _load_all(db, sources, key, prov, mappings_dir, files, summary, report, jobs)
+        _verify_accounting(db)
+        summary.linkage = _finalise(db, report, warehouse)
     _save_quarantine_store(warehouse, raw, append=False)
     return summary
 
@@ -303,6 +318,7 @@ def ingest(
     mappings_dir: str | None = None,
     progress: Progress | None = None,
     jobs: int = 1,
+    engine: str = "duckdb",
 ) -> LoadSummary:
     """Add files to an existing warehouse (a new version, swapped in); files already loaded change nothing."""
     report = progress or (lambda stage, done, total: None)
@@ -312,10 +328,10 @@ def ingest(
     if missing:
         raise ProvistaError(f"no such file: {', '.join(missing)}", hint="check the paths")
     summary = LoadSummary()
-    with atomic_build(warehouse, start_from_current=True) as engine:
-        create_all(engine)
+    with atomic_build(warehouse, start_from_current=True, engine=engine) as db:
+        create_all(db)
         raw = _load_all(
-            engine,
+            db,
             (root or Path(".")).resolve(),
             key,
             load_province(province),
@@ -325,8 +341,8 @@ def ingest(
             report,
             jobs,
         )
-        _verify_accounting(engine)
-        summary.linkage = _finalise(engine, report, warehouse)
+        _verify_accounting(db)
+        summary.linkage = _finalise(db, report, warehouse)
     _save_quarantine_store(warehouse, raw, append=True)
     return summary
 

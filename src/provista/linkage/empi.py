@@ -20,12 +20,13 @@ import orjson
 import pandas as pd
 from splink import Linker
 
-from provista.engine import DuckDBEngine, linkage_backend
+from provista.engine import Engine
 from provista.linkage.cluster import cluster
 from provista.linkage.model import (
     MATCH_THRESHOLD,
     SCORE_FLOOR,
     TrainingError,
+    in_dialect,
     quiet_splink,
     score,
     settings,
@@ -51,7 +52,7 @@ class LinkStats:
     note: str = ""
 
 
-def link_persons(engine: DuckDBEngine, overrides: list[Override], report: Progress) -> LinkStats:
+def link_persons(engine: Engine, overrides: list[Override], report: Progress) -> LinkStats:
     """Assign ``person_key`` in identity, patient_record and case_report; keep the pairs and the model."""
     records = int(engine.scalar("SELECT count(*) FROM identity"))
     if records == 0:
@@ -75,23 +76,22 @@ def link_persons(engine: DuckDBEngine, overrides: list[Override], report: Progre
     columns = [c for c in candidates if int(counts.loc[0, c]) > 0]
     feature_sql = ", ".join(columns)
     with tempfile.TemporaryDirectory(prefix="provista-link-") as tmp:
-        reps_file, train_file = Path(tmp) / "reps.parquet", Path(tmp) / "train.parquet"
-        engine.execute(
-            f"""COPY (SELECT record_key AS unique_id, {feature_sql} FROM identity
-                WHERE record_key IN (SELECT rep_key FROM link_rep)
-                QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY source_file, record_ref) = 1)
-            TO '{reps_file}' (FORMAT PARQUET)"""
-        )
+        work = Path(tmp)
+        # SQL both engines read alike: the representatives, and the training sample (people drawn by a
+        # hash both engines compute, with every record of each; each record's id is its lineage).
+        reps_sql = f"""SELECT unique_id, {feature_sql} FROM (
+                SELECT record_key AS unique_id, {feature_sql},
+                       row_number() OVER (PARTITION BY record_key ORDER BY source_file, record_ref) AS copy
+                FROM identity WHERE record_key IN (SELECT rep_key FROM link_rep)) reps
+            WHERE copy = 1"""
         share = min(1.0, TRAINING_RECORDS / records)
-        engine.execute(
-            f"""COPY (SELECT record_key || '#' || row_number() OVER () AS unique_id, {feature_sql}
-                FROM identity WHERE hash(coalesce(id_person_key, record_key)) % 1000000 < {int(share * 1e6)})
-            TO '{train_file}' (FORMAT PARQUET)"""
-        )
+        drawn = engine.hash_bucket("coalesce(id_person_key, record_key)", 1_000_000)
+        train_sql = f"""SELECT record_key || '#' || source_file || '#' || record_ref AS unique_id,
+                {feature_sql} FROM identity WHERE {drawn} < {int(share * 1e6)}"""
         report("linkage", 0, 3)
         quiet_splink()
-        db = linkage_backend(Path(tmp))
-        spec = settings(set(columns) | {"unique_id"})
+        db = engine.linkage_backend(work)
+        spec = settings(set(columns) | {"unique_id"}, dialect=engine.dialect)
         model: dict[str, Any] | None = None
         pairs = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
         note = ""
@@ -100,20 +100,23 @@ def link_persons(engine: DuckDBEngine, overrides: list[Override], report: Progre
         else:
             try:
                 linker = Linker(
-                    db.register(_read(db, train_file, "link_train")), spec, log_level=logging.ERROR
+                    db.register(engine.linkage_table(db, train_sql, "link_train", work)),
+                    spec,
+                    log_level=logging.ERROR,
                 )
                 model = train(linker, set(columns))
             except TrainingError as exc:
                 note = f"{exc.message}; linked by valid ID number only"
         report("linkage", 1, 3)
         if model is not None:
-            reps = db.register(_read(db, reps_file, "link_reps"))
+            reps = db.register(engine.linkage_table(db, reps_sql, "link_reps", work))
             pairs = score(Linker(reps, model, log_level=logging.ERROR, validate_settings=False), SCORE_FLOOR)
         report("linkage", 2, 3)
     rep_ids = engine.frame("SELECT DISTINCT rep_key FROM link_rep ORDER BY rep_key")["rep_key"].tolist()
     # A record taken out of its ID group (named in a correction) still links to it unless split from it.
     same_id = engine.frame(
-        """SELECT n.record_key AS unique_id_l, min(g.rep_key) AS unique_id_r, 1.0 AS match_probability
+        """SELECT n.record_key AS unique_id_l, min(g.rep_key) AS unique_id_r,
+            CAST(1.0 AS DOUBLE) AS match_probability
         FROM link_rep n JOIN link_rep g ON g.id_person_key = n.id_person_key AND g.record_key <> n.record_key
         WHERE n.named GROUP BY n.record_key"""
     )
@@ -128,9 +131,18 @@ def link_persons(engine: DuckDBEngine, overrides: list[Override], report: Progre
         pairs.rename(columns={"unique_id_l": "record_key_l", "unique_id_r": "record_key_r"}),
     )
     engine.execute("DELETE FROM link_model")
-    engine.execute(
-        "INSERT INTO link_model VALUES (now()::TIMESTAMP, ?, ?, ?, ?)",
-        [orjson.dumps(model).decode() if model else None, records, MATCH_THRESHOLD, note or None],
+    engine.append(
+        "link_model",
+        pd.DataFrame(
+            {
+                "trained_at": [pd.Timestamp.now()],
+                # kept in DuckDB's SQL whichever engine trained it: `explain` runs on the embedded engine
+                "model_json": [orjson.dumps(in_dialect(model, "duckdb")).decode() if model else None],
+                "records": [records],
+                "threshold": [MATCH_THRESHOLD],
+                "note": [note or None],
+            }
+        ),
     )
     report("linkage", 3, 3)
     return LinkStats(
@@ -147,12 +159,7 @@ def link_persons(engine: DuckDBEngine, overrides: list[Override], report: Progre
 _FEATURE = ("_t", "_near", "_py", "id_valid")
 
 
-def _read(db: object, path: Path, name: str) -> str:
-    db._con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_parquet('{path}')")  # type: ignore[attr-defined]
-    return name
-
-
-def _assign(engine: DuckDBEngine, clusters: pd.DataFrame) -> None:
+def _assign(engine: Engine, clusters: pd.DataFrame) -> None:
     """Person keys: a cluster is named by the smallest pseudonym of its valid ID numbers, else its record."""
     engine.execute("CREATE OR REPLACE TEMP TABLE link_cluster (rep_key VARCHAR, cluster_id VARCHAR)")
     engine.append("link_cluster", clusters.rename(columns={"unique_id": "rep_key"}))
@@ -165,15 +172,8 @@ def _assign(engine: DuckDBEngine, clusters: pd.DataFrame) -> None:
             SELECT cluster_id, coalesce(min(id_person_key), min(record_key)) AS person_key
             FROM member GROUP BY cluster_id) k USING (cluster_id)"""
     )
-    engine.execute(
-        "UPDATE identity SET person_key = p.person_key FROM link_person p "
-        "WHERE identity.record_key = p.record_key"
-    )
-    engine.execute(
-        "UPDATE patient_record SET person_key = p.person_key FROM link_person p "
-        "WHERE patient_record.patient_key = p.record_key"
-    )
-    engine.execute(
-        "UPDATE case_report SET person_key = p.person_key FROM link_person p "
-        "WHERE case_report.report_id = p.record_key"
-    )
+    # One person per record key (min: a key on several identity rows gets the same person on both engines).
+    person = "SELECT record_key AS {key}, min(person_key) AS person_key FROM link_person GROUP BY record_key"
+    engine.set_from("identity", "person_key", person.format(key="record_key"), ["record_key"])
+    engine.set_from("patient_record", "person_key", person.format(key="patient_key"), ["patient_key"])
+    engine.set_from("case_report", "person_key", person.format(key="report_id"), ["report_id"])

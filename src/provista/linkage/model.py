@@ -8,7 +8,9 @@ probabilities are learnt from the data by expectation maximisation and random sa
 
 from __future__ import annotations
 
+import copy
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,11 +31,31 @@ U_SAMPLE_PAIRS = 2_000_000
 SEED = 20201101
 
 
+# The one SQL function the comparisons spell differently on each engine: do two arrays share an element?
+_OVERLAP = {"duckdb": "list_has_any", "spark": "arrays_overlap"}
+
+
 def overlap(column: str, dialect: str) -> str:
     """SQL: the two records' token arrays share a token."""
-    if dialect == "spark":
-        return f"arrays_overlap({column}_l, {column}_r)"
-    return f"list_has_any({column}_l, {column}_r)"
+    return f"{_OVERLAP[dialect]}({column}_l, {column}_r)"
+
+
+def in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """The model (Splink's JSON) with its comparisons' SQL in ``dialect`` (duckdb or spark)."""
+    source = str(model.get("sql_dialect", "duckdb"))
+    if source == dialect:
+        return model
+    out: dict[str, Any] = copy.deepcopy(model)
+    out["sql_dialect"] = dialect
+    for rule in out.get("blocking_rules_to_generate_predictions", []):
+        if isinstance(rule, dict) and "sql_dialect" in rule:
+            rule["sql_dialect"] = dialect
+    for comparison in out["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            level["sql_condition"] = re.sub(
+                rf"\b{_OVERLAP[source]}\(", f"{_OVERLAP[dialect]}(", level["sql_condition"]
+            )
+    return out
 
 
 def _level(sql: str, label: str, **extra: Any) -> dict[str, Any]:
@@ -210,7 +232,8 @@ def train(linker: Linker, columns: set[str]) -> dict[str, Any]:
     try:
         deterministic = [_rule(r) for r in _available((("id_number_t",), BLOCKING[3]), columns)]
         linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
-        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+        # one pass over the sampled pairs (no early stop after some chunks): on Spark each chunk is a job
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED, num_chunks=1)
         for rule in rules:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 _rule(rule), estimate_without_term_frequencies=True

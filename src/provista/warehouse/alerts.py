@@ -49,7 +49,10 @@ _IDENTITY = (
 
 # "module:function" of every producer the build runs, in order. Each must tolerate a warehouse with no
 # rows for it (return an empty frame).
-PRODUCERS: list[str] = []
+PRODUCERS: list[str] = [
+    "provista.analytics.operations.alerts:operational_alerts",
+    "provista.analytics.surveillance.outbreak_alerts:surveillance_alerts",
+]
 
 Producer = Callable[["DuckDBEngine", Callable[[str, int, int], None]], pd.DataFrame]
 

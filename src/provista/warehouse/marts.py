@@ -14,7 +14,7 @@ import ibis
 from ibis import _
 
 if TYPE_CHECKING:
-    from provista.engine import DuckDBEngine
+    from provista.engine import Engine
 
 
 # ICD-10 chapters by code range (WHO 2019): the heat map's rows.
@@ -52,7 +52,7 @@ def mart_expressions(con: Any) -> dict[str, ibis.Table]:
             open_bed_days=_.open_beds.sum(),
             days=_.count(),
         )
-        .mutate(occupancy_rate=_.occupied_bed_days / _.open_bed_days)
+        .mutate(occupancy_rate=_.occupied_bed_days / _.open_bed_days.nullif(0))  # no open beds: NULL
     )
     discharged = enc.filter((_.type == "inpatient") & _.discharge_ts.notnull() & _.admit_ts.notnull())
     discharges = (
@@ -97,14 +97,15 @@ def mart_expressions(con: Any) -> dict[str, ibis.Table]:
     }
 
 
-def build_marts(engine: DuckDBEngine) -> dict[str, int]:
+def build_marts(engine: Engine) -> dict[str, int]:
     """(Re)create every mart table from its expression, compiled for the engine; return row counts.
 
     Ibis 12's ``create_table(overwrite=True)`` emits SQL that DuckDB 2.0 refuses, so the expression is
-    compiled with ``ibis.to_sql`` and run by the engine.
+    compiled by the engine's Ibis backend (DuckDB's or PySpark's SQL) and run by the engine.
     """
     counts = {}
-    for name, expr in mart_expressions(engine.ibis()).items():
-        engine.execute(f"CREATE OR REPLACE TABLE {name} AS {ibis.to_sql(expr, dialect='duckdb')}")
+    con = engine.ibis()
+    for name, expr in mart_expressions(con).items():
+        engine.execute(f"CREATE OR REPLACE TABLE {name} AS {con.compile(expr)}")
         counts[name] = int(engine.scalar(f"SELECT count(*) FROM {name}"))
     return counts

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from provista.linkage.encode import FIELDS
 
 if TYPE_CHECKING:
-    from provista.engine import DuckDBEngine
+    from provista.engine import Engine
 
 
 def feature_columns() -> tuple[str, ...]:
@@ -278,7 +278,7 @@ def columns(table: str) -> list[str]:
     return [c.split(" ")[0] for c in _TABLES[table]]
 
 
-def create_all(engine: DuckDBEngine) -> None:
+def create_all(engine: Engine) -> None:
     """Create every table that does not exist yet."""
     for name, columns in TABLES.items():
         engine.execute(f"CREATE TABLE IF NOT EXISTS {name} ({columns})")
