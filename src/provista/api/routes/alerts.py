@@ -163,9 +163,9 @@ def _clean(value: Any) -> Any:
 
 
 def _has_alerts(engine: DuckDBEngine) -> bool:
-    return bool(
-        engine.query("SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'alert'").loc[0, "n"]
-    )
+    # information_schema lists views too: a Spark-built warehouse is served as views over Parquet
+    sql = "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'alert'"
+    return bool(engine.query(sql).loc[0, "n"])
 
 
 def _scope(user: Principal, region: str | None) -> tuple[str, list[Any]]:
