@@ -24,8 +24,10 @@ from provista.api.serve import seed_demo_users
 from provista.api.state import AppState
 from provista.web.headless import launch, log_in
 
+# Settled: no request in flight, no placeholder ("加载中…", "正在进行时空扫描…") left, every chart made.
 SETTLED = (
-    "!/加载中|Loading/.test(document.querySelector('main').textContent) && "
+    "![...document.querySelectorAll('main *')].some(el => el.children.length === 0 "
+    "&& /…\\s*$/.test(el.textContent)) && "
     "[...document.querySelectorAll('main [_echarts_instance_]')].every(el => echarts.getInstanceByDom(el))"
 )
 
@@ -66,7 +68,8 @@ def main() -> None:
                 page.goto(f"{url}/#/{name}")
                 page.reload()
                 page.wait_for_selector("#main > *:not(p)", timeout=60_000)
-                page.wait_for_function(SETTLED, timeout=60_000)
+                page.wait_for_load_state("networkidle", timeout=120_000)
+                page.wait_for_function(SETTLED, timeout=120_000)
                 page.wait_for_timeout(1500)  # let the charts' entry animations finish
                 target = args.out / f"{name}-{lang}.png"
                 page.screenshot(path=str(target), full_page=True)
