@@ -324,7 +324,7 @@ def test_a_bad_configuration_says_where(tmp_path, text, expected):
 def test_worker_processes_give_the_same_alarms(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(panel_detection, "PARALLEL_MIN_WORK", 0)  # workers even for this little work
     many = _panel("weekly", n_series=6, seed=5)
-    reps = 12  # 72 series
+    reps = 2  # 12 series (the threshold for workers is set to 0 above)
     panel = SeriesPanel("weekly", many.dates, np.tile(many.counties, reps), np.tile(many.diseases, reps),
                         np.tile(many.counts, (reps, 1)) + np.repeat(np.arange(reps), 6)[:, None])  # fmt: skip
     for method, params in (("cusum", ()), ("farrington", (("b", 2),))):
