@@ -107,6 +107,16 @@ def test_cusum_by_hand():
     assert table["upperbound"].tolist() == [np.ceil(np.sqrt(m) * (h + k - c) + m) for c in (0, c1, c2)]
 
 
+def test_cusum_with_an_in_control_mean_of_zero_stays_undefined_as_in_r():
+    """No case before the range: m = 0, the first zero count standardises to 0/0 = NaN, and R's pmax keeps
+    the sum NaN from there on, so nothing is raised (a sum reset to 0 would alarm on the first case)."""
+    series = CountSeries(observed=np.array([0, 0, 0, 0, 0, 3, 5]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = detect_outbreaks(series, "cusum", range=(5, 7)).table
+    assert np.isnan(table["cusum_stat"]).all()
+    assert not table["alarm"].any()
+
+
 def _outbreak_series(seed: int = 3) -> CountSeries:
     rng = np.random.default_rng(seed)
     t = np.arange(1, 209)

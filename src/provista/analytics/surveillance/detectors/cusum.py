@@ -80,7 +80,9 @@ class Cusum(Detector):
         z = _standardise(c["trans"], series.y(t), m, c["alpha"])
         stat = np.zeros(len(t) + 1)
         for i, zi in enumerate(z):
-            stat[i + 1] = max(0.0, stat[i] + (zi - c["k"]))
+            # np.maximum, not max(): a NaN (in-control mean 0 and a zero count: 0/0) stays NaN as in R's
+            # pmax and raises nothing after it; Python's max(0.0, nan) would reset the sum to 0
+            stat[i + 1] = np.maximum(0.0, stat[i] + (zi - c["k"]))
         upper = _bound(c["trans"], m, c["h"], c["k"], stat[:-1], stat[1:], c["alpha"])
         upper = np.where(np.isnan(upper) | (upper < 0), 0.0, upper)
         return {
