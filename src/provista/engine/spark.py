@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
@@ -191,6 +192,9 @@ def spark_session() -> SparkSession:
             )
         if local:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            # Python workers run this interpreter (the venv's, with pandas and pyarrow), not whatever
+            # `python3` is first on PATH on a fresh machine
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             conf["spark.ui.enabled"] = "false"
         conf["spark.driver.memory"] = os.environ.get("PROVISTA_SPARK_DRIVER_MEMORY", "2g")
         conf["spark.log.structuredLogging.enabled"] = "false"
