@@ -15,11 +15,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from provista.engine import DuckDBEngine
 from provista.errors import ProvistaError
 from provista.privacy.dp import (
     discrete_laplace_half_width,
@@ -142,7 +142,7 @@ def test_publish_and_the_ledger_from_the_command_line(warehouse: Path, tmp_path:
     report = json.loads(first.with_name(first.name + ".dp.json").read_text(encoding="utf-8"))
     h = report["noise"]["cases"]["half_width_95"]
     assert (published["cases_pm95"] == h).all() and h == discrete_laplace_half_width(2 / 0.5)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with DuckDBEngine(Path(warehouse), read_only=True) as engine, engine.con as con:
         truth = con.sql(
             """SELECT substr(county_code, 1, 4) || '00' AS city_code, disease,
                       year(onset_date)::VARCHAR AS year, count(*) AS true_cases

@@ -12,9 +12,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
+
+from provista.engine import DuckDBEngine
 
 NAME = ("姓名", "患者姓名", "name")
 ID_NUMBER = ("身份证号", "有效证件号", "id_number")
@@ -95,7 +96,7 @@ def identifiers(tiny: Path) -> dict[str, set[str]]:
 def columns(warehouse: Path) -> dict[tuple[str, str, str], set[str]]:
     """Every distinct value of every column of every table, as text (by table, column, type)."""
     out: dict[tuple[str, str, str], set[str]] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with DuckDBEngine(Path(warehouse), read_only=True) as engine, engine.con as con:
         tables = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()]
         for table in tables:
             names = con.sql(

@@ -12,10 +12,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
+from provista.engine import DuckDBEngine
 from tests.conftest import CACHE, KEY, ROOT
 
 
@@ -61,7 +61,7 @@ def rotation(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Rotation:
 def _column_values(path: Path) -> dict[tuple[str, str], set[str]]:
     """Every value of every column of every table, as text."""
     out: dict[tuple[str, str], set[str]] = {}
-    with duckdb.connect(str(path), read_only=True) as con:
+    with DuckDBEngine(Path(path), read_only=True) as engine, engine.con as con:
         tables = [r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()]
         for table in tables:
             cols = con.sql(f"SELECT column_name FROM information_schema.columns WHERE table_name = '{table}'")
@@ -107,9 +107,9 @@ def test_every_pseudonym_changes_and_every_link_holds(
     to_new = dict(zip(pairs["old_person_key"], pairs["new_person_key"], strict=True))
     for table, key in (("encounter", ["hospital_id", "encounter_id"]), ("case_report", ["report_id"])):
         query = f"SELECT {', '.join(key)}, person_key FROM {table} WHERE person_key IS NOT NULL"
-        with duckdb.connect(str(warehouse), read_only=True) as con:
+        with DuckDBEngine(Path(warehouse), read_only=True) as engine, engine.con as con:
             old = con.sql(query).df()
-        with duckdb.connect(str(rotation.warehouse), read_only=True) as con:
+        with DuckDBEngine(Path(rotation.warehouse), read_only=True) as engine, engine.con as con:
             new = con.sql(query).df()
         both = old.merge(new, on=key, suffixes=("_old", "_new"), validate="one_to_one")
         assert len(both) == len(old) == len(new)

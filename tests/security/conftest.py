@@ -18,7 +18,6 @@ from provista.api.serve import seed_demo_users
 from provista.api.state import AppState
 from provista.engine import DuckDBEngine
 from tests.api.conftest import PASSWORDS as DEMO_PASSWORDS
-from tests.e2e.conftest import browser, server  # noqa: F401  (the real server and browser, for test_pages)
 
 PASSWORDS = {
     **DEMO_PASSWORDS,
