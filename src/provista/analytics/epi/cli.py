@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ from provista.analytics.epi.rates import EpiInputError
 from provista.analytics.epi.standards import STANDARD_NAMES, STANDARDS
 from provista.analytics.epi.warehouse import GROUPINGS
 from provista.errors import ConfigError
+from provista.options import choice, json_value, parse_date
 
 FORMATS = ("table", "csv", "json")
 
@@ -28,21 +29,6 @@ epi = typer.Typer(
 def register(app: typer.Typer) -> None:
     """Add the ``epi`` command group to ``app``."""
     app.add_typer(epi)
-
-
-def _parse_date(text: str, option: str) -> date:
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise ConfigError(f"{option} '{text}' is not a date", hint="write dates as YYYY-MM-DD") from None
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-    if value not in allowed:
-        raise ConfigError(
-            f"{option} '{value}' is not one of {', '.join(allowed)}", hint=f"use {option} {allowed[0]}"
-        )
-    return value
 
 
 @epi.command()
@@ -72,13 +58,13 @@ def rates(
     from provista.engine import DuckDBEngine
 
     with user_errors():
-        _choice(by, tuple(GROUPINGS), "--by")
-        _choice(output_format, FORMATS, "--format")
+        choice(by, tuple(GROUPINGS), "--by")
+        choice(output_format, FORMATS, "--format")
         if standard is not None:
-            _choice(standard, STANDARDS, "--standard")
+            choice(standard, STANDARDS, "--standard")
         if per <= 0:
             raise ConfigError(f"--per {per} is not positive", hint="use e.g. --per 100000")
-        start, end = _parse_date(date_from, "--from"), _parse_date(date_to, "--to")
+        start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
         if end < start:
             raise ConfigError(f"--to {end} is before --from {start}", hint="swap the dates")
         if not warehouse.is_file():
@@ -109,7 +95,7 @@ def rates(
     if output_format == "csv":
         out.print(table.to_csv(index=False), end="", soft_wrap=True, markup=False, highlight=False)
     elif output_format == "json":
-        records = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
+        records = [{k: json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
         meta = {"from": str(start), "to": str(end), "by": by, "per": per, "years": table.attrs["years"]}
         if standard:
             meta["standard"] = standard
@@ -121,14 +107,6 @@ def rates(
         # A terminal wraps the table to its width; a pipe or file gets it on one line per row.
         target = out if out.is_terminal else Console(width=160, highlight=False)
         target.print(_rich_table(table, by, start, end, per, standard, annualise))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def _rich_table(

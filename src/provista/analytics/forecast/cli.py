@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 import warnings
 from collections import Counter
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +15,7 @@ import typer
 from provista.analytics.forecast.models import BASELINE, DEFAULT_MODEL, LEVELS, MODELS, ForecastError
 from provista.analytics.forecast.series import CensusSeries
 from provista.errors import ConfigError
+from provista.options import json_value
 
 FORMATS = ("table", "csv", "json")
 MAX_HORIZON = 28
@@ -121,7 +120,7 @@ def forecast(
         out.print(table.to_csv(index=False), end="", soft_wrap=True, markup=False, highlight=False)
         return
     if output_format == "json":
-        records = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
+        records = [{k: json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
         text = json.dumps(
             {"model": model_name, "horizon": horizon, "rows": records}, ensure_ascii=False, indent=2
         )
@@ -206,7 +205,7 @@ def backtest(
         out.print(summary.to_csv(index=False), end="", soft_wrap=True, markup=False, highlight=False)
         return
     if output_format == "json":
-        records = [{k: _json_value(v) for k, v in row.items()} for row in summary.to_dict("records")]
+        records = [{k: json_value(v) for k, v in row.items()} for row in summary.to_dict("records")]
         text = json.dumps(
             {"origins": origins, "horizon": horizon, "rows": records, "statements": lines},
             ensure_ascii=False,
@@ -266,15 +265,3 @@ def _print(renderable: Any) -> None:
 
     target = out if out.is_terminal else Console(width=400, highlight=False)
     target.print(renderable)
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value

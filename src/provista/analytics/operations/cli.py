@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ import typer
 
 from provista.analytics.operations.measures import BY_KEYS, GRAINS
 from provista.errors import ConfigError
+from provista.options import choice, json_value, parse_date
 
 FORMATS = ("table", "csv", "json")
 
@@ -20,23 +20,6 @@ FORMATS = ("table", "csv", "json")
 def register(app: typer.Typer) -> None:
     """Add the ``indicators`` command to ``app``."""
     app.command(name="indicators")(indicators)
-
-
-def _parse_date(text: str | None, option: str) -> date:
-    if text is None:
-        raise ConfigError(f"{option} is missing", hint=f"give {option} YYYY-MM-DD")
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise ConfigError(f"{option} '{text}' is not a date", hint="write dates as YYYY-MM-DD") from None
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
-    if value not in allowed:
-        raise ConfigError(
-            f"{option} '{value}' is not one of {', '.join(allowed)}", hint=f"use {option} {allowed[0]}"
-        )
-    return value
 
 
 def indicators(
@@ -78,10 +61,10 @@ def indicators(
         if definitions:
             out.print(definitions_markdown(), end="", soft_wrap=True, markup=False, highlight=False)
             return
-        _choice(by, tuple(BY_KEYS), "--by")
-        _choice(grain, GRAINS, "--grain")
-        _choice(output_format, FORMATS, "--format")
-        start, end = _parse_date(date_from, "--from"), _parse_date(date_to, "--to")
+        choice(by, tuple(BY_KEYS), "--by")
+        choice(grain, GRAINS, "--grain")
+        choice(output_format, FORMATS, "--format")
+        start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
         if end < start:
             raise ConfigError(f"--to {end} is before --from {start}", hint="swap the dates")
         if warehouse is None or not warehouse.is_file():
@@ -97,7 +80,7 @@ def indicators(
     if output_format == "csv":
         out.print(table.to_csv(index=False), end="", soft_wrap=True, markup=False, highlight=False)
     elif output_format == "json":
-        records = [{k: _json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
+        records = [{k: json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
         meta = {"from": str(start), "to": str(end), "by": by, "grain": grain}
         units = {i.id: i.unit for i in defs.indicators}
         text = json.dumps({**meta, "units": units, "rows": records}, ensure_ascii=False, indent=2)
@@ -107,18 +90,6 @@ def indicators(
 
         target = out if out.is_terminal else Console(width=400, highlight=False)
         target.print(_rich_table(table, by, start, end, [i.id for i in defs.indicators]))
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def _rich_table(table: pd.DataFrame, by: str, start: date, end: date, ids: list[str]) -> Any:

@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 
 from provista.errors import ConfigError, ProvistaError
+from provista.options import choice
 
 FORMATS = ("table", "json")
 
@@ -68,8 +69,8 @@ def scan(
     from provista.engine import DuckDBEngine
 
     with user_errors():
-        _choice(model, MODELS, "--model")
-        _choice(output_format, FORMATS, "--format")
+        choice(model, MODELS, "--model")
+        choice(output_format, FORMATS, "--format")
         start, end = _date(date_from, "--from"), _date(date_to, "--to")
         with _open(warehouse) as engine:
             assert isinstance(engine, DuckDBEngine)
@@ -166,7 +167,7 @@ def transfers(
     from provista.cli import console, out, user_errors
 
     with user_errors():
-        _choice(output_format, FORMATS, "--format")
+        choice(output_format, FORMATS, "--format")
         for name, share in (("--admission-share", admission_share), ("--icu-share", icu_share),
                             ("--ventilated-share", ventilated_share)):  # fmt: skip
             if not 0 <= share <= 1:
@@ -300,13 +301,6 @@ def _open(warehouse: Path) -> Any:
 def _names(engine: Any, sql: str) -> dict[str, tuple[str, str]]:
     frame = engine.frame(sql)
     return {code: (zh, en) for code, zh, en in frame.itertuples(index=False)}
-
-
-def _choice(value: str, allowed: tuple[str, ...], option: str) -> None:
-    if value not in allowed:
-        raise ConfigError(
-            f"{option} '{value}' is not one of {', '.join(allowed)}", hint=f"use {option} {allowed[0]}"
-        )
 
 
 def _date(text: str | None, option: str) -> date | None:
