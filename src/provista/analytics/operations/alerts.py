@@ -20,28 +20,14 @@ import yaml
 from provista.analytics.operations.definitions import DefinitionError, load_definitions, unit_label
 from provista.analytics.operations.indicators import indicator_table
 from provista.analytics.operations.measures import census_range
+from provista.warehouse.alerts import columns as alert_columns
 
 if TYPE_CHECKING:
     from provista.engine import DuckDBEngine
 
 RULES_FILE = Path(__file__).with_name("alert_rules.yaml")
 SEVERITIES = ("info", "warning", "critical")
-OUTPUT = (
-    "source",
-    "rule",
-    "city_code",
-    "county_code",
-    "hospital_id",
-    "subject",
-    "frequency",
-    "period_start",
-    "period_end",
-    "observed",
-    "threshold",
-    "severity",
-    "detail_zh",
-    "detail_en",
-)
+OUTPUT = tuple(alert_columns()[1:])  # the alert table's columns but its id, which derive_alerts adds
 
 
 @dataclass(frozen=True)
