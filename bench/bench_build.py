@@ -1,11 +1,12 @@
 """Benchmark `provista build` next to the floor: DuckDB reading the same CSV files into Parquet.
 
-    python bench/bench_build.py [--scale small] [--sources DIR]
+    python bench/bench_build.py [--scale small] [--sources DIR] [--warehouse PATH]
 
 Generates the province if ``--sources`` is not given (seed 1), then measures in the same run:
 - the floor: DuckDB ``COPY (SELECT * FROM read_csv(file)) TO parquet`` over every CSV source file;
 - the build: ``provista build`` of all sources (CSV, Excel, FHIR) into a new warehouse.
 Prints rows per second, the ratio to the floor and peak memory, and writes bench/results/build-<scale>.json.
+With ``--warehouse`` the built warehouse is kept there (for the linkage, detection and API benchmarks).
 Not a test: nothing asserts a time.
 """
 
@@ -54,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="small")
     parser.add_argument("--sources", type=Path)
+    parser.add_argument("--warehouse", type=Path, help="keep the built warehouse here (replaced if present)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="provista-bench-build-"))
     sources = args.sources or work / "sources"
@@ -63,7 +65,10 @@ def main() -> None:
     sampler = PeakSampler()
     sampler.start()
     start = time.perf_counter()
-    summary = build(sources, work / "warehouse.duckdb", bytes(32))
+    target = args.warehouse or work / "warehouse.duckdb"
+    for old in (target, target.with_name(target.name + ".quarantine.parquet")):
+        old.unlink(missing_ok=True)
+    summary = build(sources, target, bytes(32))
     seconds = time.perf_counter() - start
     sampler.running = False
     result = {

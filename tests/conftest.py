@@ -32,6 +32,20 @@ KEY = bytes(range(32))  # the tests' pseudonym key
 CACHE = Path(os.environ["PROVISTA_TEST_CACHE"]) if os.environ.get("PROVISTA_TEST_CACHE") else None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Where commands the tests run (in process or as subprocesses) write their audit records, instead of
+    the checkout's own data/ directory. A test that reads the audit log sets its own."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('audit') / 'app.sqlite'}"
+    before = os.environ.get("PROVISTA_APP_DB")
+    os.environ["PROVISTA_APP_DB"] = url
+    yield url
+    if before is None:
+        del os.environ["PROVISTA_APP_DB"]
+    else:
+        os.environ["PROVISTA_APP_DB"] = before
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     if not (SHARED / "data").is_dir():

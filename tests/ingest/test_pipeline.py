@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ def test_quarantined_records_are_kept_verbatim_outside_the_warehouse(
 ):
     store = pq.read_table(quarantine_store(warehouse)).to_pandas()
     assert len(store) == engine.scalar("SELECT count(*) FROM quarantine")
+    assert stat.S_IMODE(quarantine_store(warehouse).stat().st_mode) == 0o600  # identifiers: owner only
     sample = store[store["source_file"].str.endswith("patients.csv")].head(20)
     for r in sample.to_dict("records"):
         path = tiny / r["source_file"]

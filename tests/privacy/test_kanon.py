@@ -80,12 +80,22 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
 
 
-def test_export_writes_a_k_anonymous_file_without_any_key(warehouse: Path, tmp_path: Path) -> None:
+def test_export_writes_a_k_anonymous_file_without_any_key(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provista.api import audit
+    from provista.api.state import AppState
+
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    monkeypatch.setenv("PROVISTA_APP_DB", url)
     output = tmp_path / "visits.csv"
     done = _cli(
         "export", "--warehouse", str(warehouse), "--table", "encounter", "--k", "5", "--output", str(output)
     )
     assert done.returncode == 0, done.stderr
+    _, events = audit.search(AppState(url), action="export.records")  # an inspector can find who took what
+    assert [e.target for e in events] == [str(output.resolve())] and events[0].username.startswith("cli:")
+    assert '"k": 5' in events[0].detail
     frame = pd.read_csv(output, dtype=str, keep_default_na=False)
     qi = ["age", "sex", "residence", "hospital_region", "admit_date", "discharge_date"]
     assert frame.groupby(qi).size().min() >= 5  # counted again here, independently

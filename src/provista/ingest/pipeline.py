@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing as mp
+import os
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -365,5 +366,8 @@ def _save_quarantine_store(warehouse: Path, frames: list[pd.DataFrame], append: 
         else (pd.DataFrame(columns=columns))
     )
     building = target.with_name(target.name + ".building")
+    # The records verbatim, identifiers and all: readable by the data centre's account only.
+    os.close(os.open(building, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    os.chmod(building, 0o600)
     pq.write_table(pa.Table.from_pandas(frame[columns].astype({"raw": str}), preserve_index=False), building)
     building.replace(target)

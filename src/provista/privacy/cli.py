@@ -58,6 +58,7 @@ def export(
 ) -> None:
     """Export patient-level records, generalised until k-anonymous; refuses (writes nothing) if k cannot
     be reached within the allowed generalisation."""
+    from provista.api.cli import record_from_cli
     from provista.cli import out, user_errors
     from provista.privacy.export import export_table, report_path
 
@@ -68,6 +69,17 @@ def export(
             _level(coarsest_region, REGION_LEVELS, "--coarsest-region"),
         )
         result = export_table(_warehouse(warehouse), table, output, k, max_suppressed, coarsest)
+        record_from_cli(
+            "export.records",
+            str(output.resolve()),
+            {
+                "table": table,
+                "k": result.k,
+                "records": len(result.frame),
+                "suppressed": result.suppressed,
+                "generalisation": result.generalisation.describe(),
+            },
+        )
     out.print(
         f"{len(result.frame):,} of {result.records:,} records written to [bold]{output}[/], "
         f"{result.k}-anonymous with {result.generalisation.describe()}; {result.suppressed:,} suppressed "
@@ -97,6 +109,7 @@ def publish(
     spent recorded in the ledger first (refused when the release's budget is spent)."""
     if ctx.invoked_subcommand is not None:
         return
+    from provista.api.cli import record_from_cli
     from provista.cli import out, user_errors
     from provista.errors import ProvistaError
     from provista.privacy.publish import publish_table
@@ -116,6 +129,18 @@ def publish(
             release=release,
             budget=None if budget is None else (budget, delta_budget),
             delta=delta,
+        )
+        record_from_cli(
+            "publish.table",
+            str(output.resolve()),
+            {
+                "table": table,
+                "release": release,
+                "epsilon": epsilon,
+                "delta": delta,
+                "ledger_entry": report["ledger_entry"],
+                "cells": report["cells_released"],
+            },
         )
     noise = ", ".join(f"{name} ±{n['half_width_95']} (95%)" for name, n in report["noise"].items())
     out.print(
@@ -172,12 +197,18 @@ def rekey(
     output: Annotated[Path, typer.Option(help="CSV to write: old_person_key, new_person_key (mode 600).")],
 ) -> None:
     """Map old person pseudonyms to new ones after a key rotation (through the records both hold)."""
+    from provista.api.cli import record_from_cli
     from provista.cli import out, user_errors
     from provista.privacy.keys import rekeying_map, write_map
 
     with user_errors():
         pairs = rekeying_map(old_warehouse, new_warehouse)
         write_map(pairs, output)
+        record_from_cli(
+            "keys.rekey",
+            str(output.resolve()),
+            {"old": str(old_warehouse.resolve()), "new": str(new_warehouse.resolve()), "persons": len(pairs)},
+        )
     out.print(
         f"{len(pairs):,} persons mapped, written to [bold]{output}[/] (readable only by you: it links the "
         "old pseudonyms to the new, so keep it like a key and delete it once used)."

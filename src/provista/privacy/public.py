@@ -8,7 +8,11 @@ modelling what a reader can add up from the same and from other answers:
   grouping or filter of the same counts shows them;
 - region values (the map): counties summed into cities into the province, protected as one hierarchy
   so that the city and the county view of the same period agree;
-- a daily series with sums over some of its days (the overview's cards).
+- a daily series with sums over some of its days (the overview's cards);
+- a county × week table (notifiable-disease incidence): each week a hierarchy of its own, counties into
+  cities into the province, whose weekly total the epidemic curve shows;
+- per-region counts of several measures (the operations indicators by city and county): each measure a
+  hierarchy, and a ratio hidden when its numerator or denominator is.
 
 Zero is published (it describes nobody). Hidden values come back as ``None`` with nothing else
 changed. What this does not stop: differencing across overlapping filters (level × department ×
@@ -120,6 +124,54 @@ def suppress_region_values(
     return suppress_regions(counts, list(counties), parent)
 
 
+def suppress_region_columns(
+    cities: pd.DataFrame, counties: pd.DataFrame, columns: Sequence[str]
+) -> dict[str, set[str]]:
+    """For each column of counts, the city and county codes whose value must be hidden.
+
+    ``cities`` and ``counties``: indexed by 6-digit region code, one column per count (the same counts
+    grouped by city and by county). Each column is protected as its own hierarchy; the province total is
+    taken as published. A zero-free column with no value of 1–4 hides nothing and costs no LP.
+    """
+    hidden: dict[str, set[str]] = {}
+    for column in columns:
+        city = {str(c): float(v) for c, v in cities[column].fillna(0).items()}
+        county = {
+            str(c): float(v) for c, v in counties[column].fillna(0).items() if not str(c).endswith("00")
+        }
+        if not any(0 < v < THRESHOLD for v in [*city.values(), *county.values()]):
+            hidden[column] = set()
+            continue
+        hidden_counties, hidden_cities = suppress_region_values(city, county)
+        hidden[column] = hidden_counties | hidden_cities
+    return hidden
+
+
+def suppress_county_weeks(table: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A county × week table of counts (index: 6-digit county codes, columns: weeks): which county-weeks
+    to hide (a boolean array shaped like ``table``) and which city-weeks (per 6-digit city code).
+
+    Each week is protected on its own as counties into cities into the province, the province's weekly
+    total taken as published (the epidemic curve shows it; a city's curve shows the city's weeks, so a
+    city-week hidden as a complement is hidden there too). A week with no count of 1–4 costs no LP.
+    """
+    values = table.to_numpy(dtype=float)
+    codes = [str(c) for c in table.index]
+    parent = {code: code[:4] + "00" for code in codes}
+    city_codes = sorted(set(parent.values()))
+    hidden = np.zeros(values.shape, dtype=bool)
+    city_hidden = {c: np.zeros(values.shape[1], dtype=bool) for c in city_codes}
+    for w in range(values.shape[1]):
+        column = values[:, w]
+        if not ((column > 0) & (column < THRESHOLD)).any():
+            continue
+        counties, cities = suppress_regions(dict(zip(codes, column, strict=True)), codes, parent)
+        hidden[:, w] = [code in counties for code in codes]
+        for c in cities:
+            city_hidden[c][w] = True
+    return hidden, city_hidden
+
+
 def suppress_parts(parts: Sequence[float]) -> list[bool]:
     """Which parts of a published total (a county's hospitals) to hide; the total is taken as shown."""
     values = [float(v) for v in parts]
@@ -129,18 +181,21 @@ def suppress_parts(parts: Sequence[float]) -> list[bool]:
 
 
 def suppress_series_with_sums(
-    series: Sequence[float], sums: Sequence[Sequence[int]]
+    series: Sequence[float], sums: Sequence[Sequence[int]], *, sums_published: bool = False
 ) -> tuple[list[float | None], list[float | None]]:
     """A series of counts (e.g. visits per day) and sums over some of its positions (a week's total).
 
     Values of at least the threshold are taken as shown elsewhere (a daily total in the trends), so
-    only small values and the sums are hidden.
+    only small values and the sums are hidden; with ``sums_published`` (another answer shows them, as
+    the weekly curve shows the weeks of the daily one) the complements are small days only.
     """
     values = [float(v) for v in series]
     n = len(values)
     totals = [sum(values[i] for i in members) for members in sums]
     relations = [Relation(n + k, tuple(members)) for k, members in enumerate(sums)]
     fixed = frozenset(i for i, v in enumerate(values) if not 0 < v < THRESHOLD)
+    if sums_published:
+        fixed |= frozenset(range(n, n + len(sums)))
     result = protect(CellTable(np.array(values + totals), relations, fixed=fixed))
     shown: list[float | None] = [
         None if hide else v for v, hide in zip(values + totals, result.suppressed, strict=True)

@@ -35,6 +35,7 @@ class Measure:
     name_en: str
     view: str
     description: str
+    people: bool = False  # counts people or their days: small values are hidden from the public role
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class Definitions:
         return next(m for m in self.measures if m.id == measure_id)
 
 
-MEASURE_KEYS = ("id", "name_zh", "name_en", "view", "en")
+MEASURE_KEYS = ("id", "name_zh", "name_en", "view", "en", "people")
 INDICATOR_KEYS = (
     "id",
     "name_zh",
@@ -143,6 +144,7 @@ def load_definitions(path: Path = DEFINITIONS_FILE) -> Definitions:
             _need(item, "name_en", where),
             _need(item, "view", where),
             str(_need(item, "en", where)).format(**fill),
+            bool(item.get("people", False)),
         )
         if measure.id not in MEASURE_SOURCES:
             raise DefinitionError(

@@ -21,9 +21,10 @@ from provista.analytics.operations import views
 from provista.analytics.operations.definitions import Indicator, load_definitions
 from provista.analytics.operations.indicators import indicator_table, peer_rank, peer_statistics
 from provista.analytics.operations.measures import BY_KEYS, MEASURE_SOURCES
-from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter, requires
+from provista.api.deps import CurrentUser, EngineDep, memo, narrow, region_filter, requires
 from provista.api.state import Principal
 from provista.engine import DuckDBEngine
+from provista.privacy.public import suppress_region_columns, suppress_small
 
 router = APIRouter(prefix="/api/operations", tags=["operations"])
 STAFF = ("admin", "analyst", "hospital")
@@ -154,7 +155,8 @@ def indicators(
 ) -> IndicatorTable:
     """Every indicator (with numerators and denominators) per unit in the user's scope, for one period.
 
-    The public role sees city, county and province aggregates only.
+    The public role sees city, county and province aggregates only, with every count of people of 1–4
+    hidden, the cells that would reveal it, and each indicator computed from a hidden count.
     """
     if user.role == "public" and by in ("hospital", "department"):
         raise HTTPException(403, "the public role sees city, county and province figures only: use by=city")
@@ -185,8 +187,43 @@ def indicators(
                 measures={m: _clean(r[m]) for m in MEASURE_SOURCES},
             )
         )
+    if user.role == "public":
+        rows = _public(engine, rows, first, last)
     days = int(table["days"].iloc[0]) if len(table) else 0
     return IndicatorTable(by=by, start=first, end=last, days=days, rows=rows)
+
+
+def _public(engine: DuckDBEngine, rows: list[UnitRow], first: dt.date, last: dt.date) -> list[UnitRow]:
+    """The rows with what the public role may not see set to None.
+
+    Every count of people is protected over the whole province (cities and counties together, so that
+    by=city, by=county and any region narrowing hide the same cells); the province row hides 1–4 only.
+    """
+    defs = load_definitions()
+    people = [m.id for m in defs.measures if m.people]
+
+    def compute() -> dict[str, set[str]]:
+        frames = {
+            by: indicator_table(engine, by, first, last).set_index(f"{by}_code") for by in ("city", "county")
+        }
+        return suppress_region_columns(frames["city"], frames["county"], people)
+
+    hidden = memo(engine, ("public operations", first, last), compute)
+    out = []
+    for row in rows:
+        if row.code is None:  # the province
+            gone = {m for m in people if suppress_small([row.measures.get(m)]) == [None]}
+        else:
+            gone = {m for m in people if row.code in hidden[m]}
+        measures = {m: None if m in gone else v for m, v in row.measures.items()}
+        values = {
+            i.id: None
+            if measures.get(i.numerator) is None or measures.get(i.denominator) is None
+            else row.values[i.id]
+            for i in defs.indicators
+        }
+        out.append(row.model_copy(update={"measures": measures, "values": values}))
+    return out
 
 
 class HospitalItem(BaseModel):

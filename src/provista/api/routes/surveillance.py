@@ -4,9 +4,10 @@ week heat map, patient flows, space-time clusters and transfer recommendations.
 Cases are those counted in incidence (confirmed and clinically diagnosed), by onset date and county of
 report. A city user sees their city's counties; transfers are for staff. The public role sees aggregates
 with small cells suppressed (``provista.privacy.public``): the disease × week heat map and the flows as
-two-way tables with complementary cells; the county × week incidence, the curve and the clusters with
-counts of 1–4 hidden only (complementary suppression of a 90-county × 104-week table does not finish in
-minutes, and most of its cells would go).
+two-way tables with complementary cells; the county × week incidence week by week as counties in cities
+in the province, complements included, and the weekly curve of a city or county with the same weeks
+hidden (the province's weekly curve is the published total); a daily curve only for the province, its
+days protected against the weekly totals; the clusters with counts of 1–4 hidden.
 """
 
 from __future__ import annotations
@@ -23,12 +24,17 @@ from pydantic import BaseModel
 from provista.analytics.epi.curves import epidemic_curve
 from provista.analytics.epi.warehouse import INCIDENCE_CASE_CLASSES
 from provista.analytics.surveillance import warehouse_inputs as inputs
-from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter, requires
+from provista.api.deps import CurrentUser, EngineDep, memo, narrow, region_filter, requires
 from provista.api.routes.trends import Heat
 from provista.api.state import Principal
 from provista.engine import DuckDBEngine
 from provista.errors import ProvistaError
-from provista.privacy.public import suppress_cells, suppress_small
+from provista.privacy.public import (
+    suppress_cells,
+    suppress_county_weeks,
+    suppress_series_with_sums,
+    suppress_small,
+)
 
 router = APIRouter(prefix="/api/surveillance", tags=["surveillance"])
 CLASSES = ", ".join(f"'{c}'" for c in INCIDENCE_CASE_CLASSES)
@@ -128,13 +134,15 @@ def incidence(
     )
     index = {c: i for i, c in enumerate(regions["code"])}
     population = dict(zip(regions["code"], regions["population"], strict=True))
+    hidden = _public_hidden(engine, user, chosen, first, last)
     cells = []
     max_rate = 0.0
     for code, row in table.iterrows():
         pop = population.get(str(code)) or 0.0
+        gone = hidden.get(str(code)) if hidden is not None else None
         for w, cases in enumerate(row.to_numpy()):
             if cases > 0 and pop > 0:
-                shown = _hide(user, float(cases))
+                shown = None if gone is not None and gone[w] else float(cases)
                 rate = None if shown is None else float(cases) / pop * 1e5
                 max_rate = max(max_rate, rate or 0.0)
                 cells.append((index[str(code)], w, shown, rate))
@@ -145,6 +153,22 @@ def incidence(
         cells=cells,
         max_rate=max_rate,
     )
+
+
+def _public_hidden(
+    engine: DuckDBEngine, user: Principal, disease: str | None, first: dt.date, last: dt.date
+) -> dict[str, Any] | None:
+    """For the public role, the weeks to hide per county and per city (6-digit code → a boolean per
+    week from ``first``'s Monday), protected over the whole province; None for every other role."""
+    if user.role != "public":
+        return None
+
+    def compute() -> dict[str, Any]:
+        table = inputs.weekly_county_cases(engine, first, last, disease=disease)
+        counties, cities = suppress_county_weeks(table)
+        return {**{str(c): counties[i] for i, c in enumerate(table.index)}, **cities}
+
+    return memo(engine, ("public county weeks", disease, first, last), compute)
 
 
 class Curve(BaseModel):
@@ -175,11 +199,49 @@ def curve(
         [*params, prefix, prefix, chosen, chosen, first, last],
     )
     frame = epidemic_curve(cases, interval=interval, start=first, end=last)
-    points = [
-        (pd.Timestamp(p).date(), _hide(user, float(n)))
-        for p, n in zip(frame["period_start"], frame["cases"], strict=True)
+    days = [pd.Timestamp(p).date() for p in frame["period_start"]]
+    counts: list[float | None] = [float(n) for n in frame["cases"]]
+    if user.role == "public":
+        counts = _public_curve(engine, user, counts, days, interval, prefix, chosen, first, last)
+    return Curve(disease=chosen, interval=interval, points=list(zip(days, counts, strict=True)))
+
+
+def _public_curve(
+    engine: DuckDBEngine,
+    user: Principal,
+    counts: list[float | None],
+    periods: list[dt.date],
+    interval: str,
+    prefix: str | None,
+    disease: str | None,
+    first: dt.date,
+    last: dt.date,
+) -> list[float | None]:
+    """The curve as the public role sees it (see the module's docstring)."""
+    province = prefix is None or len(prefix) <= 2
+    if interval == "day":
+        if not province:
+            raise HTTPException(
+                403, "daily curves are published for the province only: use interval=week for a region"
+            )
+        weeks: dict[dt.date, list[int]] = {}
+        for i, day in enumerate(periods):
+            weeks.setdefault(day - dt.timedelta(days=day.weekday()), []).append(i)
+        shown, _ = suppress_series_with_sums(
+            [c or 0.0 for c in counts], list(weeks.values()), sums_published=True
+        )
+        return shown
+    if prefix is None or len(prefix) <= 2:  # the province
+        return suppress_small(counts)
+    hidden = _public_hidden(engine, user, disease, first, last) or {}
+    gone = hidden.get(prefix if len(prefix) == 6 else prefix + "00")
+    if gone is None:
+        return suppress_small(counts)
+    monday = first - dt.timedelta(days=first.weekday())
+    return [
+        None if gone[(p - monday).days // 7] else c
+        for p, c in zip(periods, suppress_small(counts), strict=True)
     ]
-    return Curve(disease=chosen, interval=interval, points=points)
 
 
 @router.get("/heatmap", response_model=Heat, dependencies=[requires("admin", "analyst", "public")])
