@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/provista/web/static/vendor
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser java demo test check bench lock clean
+.PHONY: setup browser java r demo test check bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Provista needs Python 3.11, found " + sys.version.split()[0]'
@@ -51,9 +51,28 @@ check: setup
 	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy
 
-bench: setup
-	$(BIN)/python bench/bench_synth.py --scale medium
-	$(BIN)/python bench/bench_build.py --scale small
+# The benchmark suite (not part of `make test`): each prints a table and writes bench/results/<name>.json
+# with the machine, the versions and its ratio to a floor or peer measured in the same run. BENCH_SCALE
+# small (about 1 million encounters, ~25 min on 2 cores) or medium (~10 million, ~2 h); then
+# bench/report.py prints the summary and draws docs/growth.svg from every scale measured so far.
+BENCH_SCALE ?= small
+BENCH_DIR ?= /tmp/provista-bench
+BENCH_WAREHOUSE := $(BENCH_DIR)/$(BENCH_SCALE).duckdb
+bench: setup browser r
+	$(BIN)/python bench/bench_synth.py --scale $(BENCH_SCALE) --out $(BENCH_DIR) --keep
+	$(BIN)/python bench/bench_build.py --scale $(BENCH_SCALE) --sources $(BENCH_DIR)/$(BENCH_SCALE) \
+	  --warehouse $(BENCH_WAREHOUSE)
+	$(BIN)/python bench/bench_link.py --scale $(BENCH_SCALE) --sources $(BENCH_DIR)/$(BENCH_SCALE) \
+	  --warehouse $(BENCH_WAREHOUSE)
+	$(BIN)/python bench/bench_indicators.py --warehouse $(BENCH_WAREHOUSE) --label $(BENCH_SCALE)
+	$(BIN)/python bench/bench_detect.py --warehouse $(BENCH_WAREHOUSE) --scale $(BENCH_SCALE) --jobs 2
+	$(BIN)/python bench/bench_api.py --warehouse $(BENCH_WAREHOUSE) --label $(BENCH_SCALE)
+	$(BIN)/python bench/report.py
+
+# R and its surveillance package: the detection benchmark's peer (Debian's build of R surveillance 1.20.3).
+r:
+	@Rscript -e 'library(surveillance)' >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq r-cran-surveillance; }
 
 lock: setup
 	( echo "# Exact versions of every Python package (direct and transitive), used as pip constraints by the Makefile."; \

@@ -5,19 +5,17 @@
 Serves the warehouse with uvicorn in a process of its own (as `provista serve` does), logs in as the
 province-wide demo user, then for each dashboard endpoint runs ``--clients`` concurrent clients on loopback,
 each sending requests back to back (no If-None-Match: every answer is computed and sent whole), and reports
-p50 / p95 / p99 latency and requests per second. The floor is `/api/auth/me`, which reads the session and
-no warehouse table: the cost of HTTP, the framework and the session check alone. Then Debian's Chromium
-(Playwright) opens the overview and the map pages cold, five times each, and times them until every chart
-is drawn. Goals (issue 5): p95 under 100 ms, pages under 2 s. Writes bench/results/api-<label>.json.
-Not a test: nothing asserts a time.
+p50 / p95 / p99 latency and requests per second. Two floors, measured in the same run: `/api/auth/me`,
+which reads the session and no warehouse table (the cost of HTTP, the framework and the session check
+alone), and a bare SQL query of a mart sent to DuckDB by as many threads (no HTTP at all). Then Debian's
+Chromium (Playwright) opens the overview and the map pages cold, five times each, and times them until
+every chart is drawn. Goals (issue 5): p95 under 100 ms, pages under 2 s. Writes
+bench/results/api-<label>.json. Not a test: nothing asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -31,6 +29,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from common import save
 from provista.web.headless import launch, log_in
 
 ENDPOINTS = [
@@ -118,6 +117,40 @@ def hammer(url: str, path: str, cookies: dict[str, str], clients: int, requests:
     }
 
 
+BARE_SQL = """SELECT h.city_code, sum(v.visits) FROM mart_visits_daily v JOIN hospital h USING (hospital_id)
+               WHERE v.day > (SELECT max(day) FROM mart_visits_daily) - INTERVAL 28 DAY GROUP BY 1"""
+
+
+def bare_sql(warehouse: Path, clients: int, requests: int) -> dict[str, float]:
+    """The floor for a data endpoint: a bare SQL query of a mart (the city visits of the last four weeks),
+    sent by ``clients`` threads to DuckDB directly (one connection, a cursor each): no HTTP, no framework."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        cursor = con.cursor()
+        cursor.execute(BARE_SQL).fetchall()
+        for _ in range(max(1, requests // clients)):
+            start = time.perf_counter()
+            cursor.execute(BARE_SQL).fetchall()
+            with lock:
+                latencies.append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    con.close()
+    ms = np.array(latencies) * 1000
+    return {
+        q: round(float(np.percentile(ms, p)), 2) for q, p in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99))
+    }
+
+
 def render_times(url: str, repeats: int = 5) -> dict[str, dict[str, float]]:
     from playwright.sync_api import sync_playwright
 
@@ -176,9 +209,12 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    sql = bare_sql(args.warehouse, args.clients, args.requests)
     table = pd.DataFrame(rows)
     floor = float(table.loc[table["endpoint"] == "/api/auth/me", "p95_ms"].iloc[0])
     table["p95_over_floor"] = (table["p95_ms"] / floor).round(1)
+    table["p95_over_bare_sql"] = (table["p95_ms"] / max(sql["p95_ms"], 0.01)).round(1)
+    print(f"bare SQL on a mart, {args.clients} threads: p50 {sql['p50_ms']} ms, p95 {sql['p95_ms']} ms")
     print(table.to_string(index=False))
     for name, fig in pages.items():
         print(f"page {name}: median {fig['median_s']} s, max {fig['max_s']} s (cold, until all charts drawn)")
@@ -186,17 +222,15 @@ def main() -> None:
         "benchmark": "api",
         "warehouse": str(args.warehouse),
         "warehouse_gb": round(args.warehouse.stat().st_size / 1e9, 2),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "clients": args.clients,
         "endpoints": rows,
         "floor_p95_ms": floor,
+        "bare_sql": sql,
         "worst_p95_ms": float(table["p95_ms"].max()),
         "pages": pages,
     }
     label = args.label or args.warehouse.stem
-    out = Path(__file__).parent / "results" / f"api-{label}.json"
-    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"written to {out}")
+    save(f"api-{label}", results)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark `provista build` next to the floor: DuckDB reading the same CSV files into Parquet.
 
-    python bench/bench_build.py [--scale small] [--sources DIR] [--warehouse PATH]
+    python bench/bench_build.py [--scale small] [--sources DIR] [--warehouse PATH] [--engine duckdb|spark]
 
 Generates the province if ``--sources`` is not given (seed 1), then measures in the same run:
 - the floor: DuckDB ``COPY (SELECT * FROM read_csv(file)) TO parquet`` over every CSV source file;
@@ -13,7 +13,6 @@ Not a test: nothing asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench_synth import PeakSampler
+from common import PeakSampler, save
 from provista.ingest.pipeline import build, discover
 from provista.synth.generator import SynthOptions, synthesize
 
@@ -56,6 +55,7 @@ def main() -> None:
     parser.add_argument("--scale", default="small")
     parser.add_argument("--sources", type=Path)
     parser.add_argument("--warehouse", type=Path, help="keep the built warehouse here (replaced if present)")
+    parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"], help="Spark: local mode")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="provista-bench-build-"))
     sources = args.sources or work / "sources"
@@ -65,14 +65,17 @@ def main() -> None:
     sampler = PeakSampler()
     sampler.start()
     start = time.perf_counter()
-    target = args.warehouse or work / "warehouse.duckdb"
+    target = args.warehouse or work / ("warehouse.duckdb" if args.engine == "duckdb" else "warehouse")
     for old in (target, target.with_name(target.name + ".quarantine.parquet")):
+        if old.is_dir():
+            shutil.rmtree(old)
         old.unlink(missing_ok=True)
-    summary = build(sources, target, bytes(32))
+    summary = build(sources, target, bytes(32), engine=args.engine)
     seconds = time.perf_counter() - start
     sampler.running = False
     result = {
         "scale": args.scale,
+        "engine": args.engine,
         "records_in": summary.rows_in,
         "build_seconds": round(seconds, 1),
         "build_records_per_second": round(summary.rows_in / seconds),
@@ -84,9 +87,7 @@ def main() -> None:
     }
     for key, value in result.items():
         print(f"{key:>28}: {value:,}" if isinstance(value, int | float) else f"{key:>28}: {value}")
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"build-{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save(f"build-{args.engine}-{args.scale}" if args.engine != "duckdb" else f"build-{args.scale}", result)
     shutil.rmtree(work, ignore_errors=True)
 
 

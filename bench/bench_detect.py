@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import subprocess
 import tempfile
@@ -41,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common import save
 from provista.analytics.surveillance.detection_config import MethodConfig, load_config
 from provista.analytics.surveillance.panel import SeriesPanel, load_panels
 from provista.analytics.surveillance.panel_detection import evaluated_range, make_detector, scan
@@ -174,7 +173,6 @@ def main() -> None:
         "budget_seconds": args.budget,
         "jobs": args.jobs,
         "r": r_version() if use_r else None,
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
     }
     rows: list[dict[str, Any]] = []
     for frequency, methods in (("weekly", WEEKLY), ("daily", DAILY)):
@@ -200,15 +198,11 @@ def main() -> None:
             print(_line(row), flush=True)
             write(result | {"methods": rows}, scale)  # after each method: an interrupted run keeps its rows
     shutil.rmtree(work, ignore_errors=True)
-    print(f"written to {write(result | {'methods': rows}, scale)}")
+    write(result | {"methods": rows}, scale)
 
 
 def write(result: dict[str, Any], scale: str) -> Path:
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    path = results / f"detect-{scale}.json"
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return path
+    return save(f"detect-{scale}", result)
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -2,51 +2,35 @@
 
     python bench/bench_synth.py [--scale medium] [--jobs 2] [--out /tmp/provista-bench]
 
-Prints the figures and writes them to bench/results/synth-<scale>.json. Not a test: nothing asserts a time.
+The floor, measured in the same run: writing as many bytes to the same disk (and syncing them). Prints the
+figures and writes them to bench/results/synth-<scale>.json. Not a test: nothing asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import resource
 import shutil
-import threading
 import time
 from pathlib import Path
 
+from common import PeakSampler, save
 from provista.synth.generator import SynthOptions, synthesize
 
 
-def _tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants (shared pages counted in each: an upper bound)."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (FileNotFoundError, ProcessLookupError, StopIteration):
-            continue
-    return total
-
-
-class PeakSampler(threading.Thread):
-    """Samples the whole process tree's memory twice a second."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak, self.running = 0.0, True
-
-    def run(self) -> None:
-        while self.running:
-            self.peak = max(self.peak, _tree_rss_mib(os.getpid()))
-            time.sleep(0.5)
+def write_floor(path: Path, size: int) -> float:
+    """Seconds to write ``size`` bytes to the same disk and sync them: no generator can be faster."""
+    chunk = os.urandom(8 << 20)
+    start = time.perf_counter()
+    with open(path, "wb") as f:
+        for _ in range(size // len(chunk) + 1):
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+    seconds = time.perf_counter() - start
+    path.unlink()
+    return seconds
 
 
 def main() -> None:
@@ -81,13 +65,15 @@ def main() -> None:
         "peak_rss_main_mib": round(self_peak),
         "peak_rss_largest_worker_mib": round(worker_peak),
         "peak_rss_all_processes_mib": round(sampler.peak),
-        "machine": f"{platform.machine()}, {platform.python_version()}",
+    }
+    floor_seconds = write_floor(out.parent / "floor.bin", size)
+    result |= {
+        "floor_write_seconds": round(floor_seconds, 1),
+        "over_floor": round(seconds / floor_seconds, 1),
     }
     for key, value in result.items():
         print(f"{key:>30}: {value:,}" if isinstance(value, int | float) else f"{key:>30}: {value}")
-    results = Path(__file__).parent / "results"
-    results.mkdir(exist_ok=True)
-    (results / f"synth-{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    save(f"synth-{args.scale}", result)
     if not args.keep:
         shutil.rmtree(out, ignore_errors=True)
 
