@@ -71,8 +71,10 @@ export async function render(main, params, me) {
   pick("#surv-disease", diseases.map((d) => d.disease), disease, diseaseName, "disease");
   const model = params.model || "permutation";
   pick("#surv-model", ["permutation", "poisson"], model, (m) => t(`surv.model_${m}`), "model");
-  const interval = params.interval || "week";
-  pick("#surv-interval", ["week", "day"], interval, (i) => t(`surv.by_${i}`), "interval");
+  // The public role gets daily curves for the province only (a county's days are not published).
+  const interval = !staff && params.county ? "week" : params.interval || "week";
+  pick("#surv-interval", interval === "week" && !staff && params.county ? ["week"] : ["week", "day"], interval,
+    (i) => t(`surv.by_${i}`), "interval");
   const level = params.flows || "city";
   pick("#surv-flow-level", ["city", "county"], level, (l) => t(`surv.level_${l}`), "flows");
 
