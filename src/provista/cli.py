@@ -515,6 +515,8 @@ def _serve(warehouse: Path | None, host: str, port: int) -> None:
     with user_errors():
         if not target.exists():
             raise ProvistaError(f"no warehouse at {target}", hint="build one with `provista build` first")
-        application = create_app(target, settings.app_db_url, settings.session_hours)
+        application = create_app(
+            target, settings.app_db_url, settings.session_hours, settings.api_cache_seconds
+        )
     out.print(f"Provista is at [bold]http://{host}:{port}/[/]  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
     mappings_dir: Path | None = None  # extra source-format YAML files
     app_db: str | None = None  # SQLAlchemy URL of the app state (users, sessions); default SQLite in data_dir
     session_hours: float = 8.0  # a login expires this long after it was made
+    api_cache_seconds: float = 600.0  # how long a dashboard answer is kept for its role and scope (0: off)
     detection_config: Path | None = None  # outbreak detection in the build (default: the shipped YAML)
 
     @property

@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from provista import __version__
-from provista.api import guard
+from provista.api import cache, guard
 from provista.api.routes import (
     admin,
     alerts,
@@ -37,7 +37,9 @@ CSP = (
 )
 
 
-def create_app(warehouse: Path, app_db_url: str, session_hours: float = 8.0) -> FastAPI:
+def create_app(
+    warehouse: Path, app_db_url: str, session_hours: float = 8.0, cache_seconds: float = 600.0
+) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -69,6 +71,7 @@ def create_app(warehouse: Path, app_db_url: str, session_hours: float = 8.0) -> 
     ):
         app.include_router(module.router)
 
+    cache.install(app, cache_seconds)  # innermost: a hit still passes the guard and gets its ETag
     guard.install(app)  # inside the headers middleware below, so that its refusals get the CSP too
 
     @app.middleware("http")
