@@ -28,6 +28,7 @@ def test_an_answer_is_computed_once_per_role_and_scope(fresh: FastAPI) -> None:
     first, again = admin.get(URL), admin.get(URL)
     assert first.headers["X-Provista-Cache"] == "miss" and again.headers["X-Provista-Cache"] == "hit"
     assert first.json() == again.json() and again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["content-type"] == first.headers["content-type"] == "application/json"
     assert again.headers["X-Frame-Options"] == "DENY"  # a hit still passes the guard
     other_admin = login(fresh, "admin")  # another session, same role and scope: shared
     assert other_admin.get(URL).headers["X-Provista-Cache"] == "hit"

@@ -75,3 +75,15 @@ def test_no_operation_answers_500(fuzz_schema: Any, sessions: dict[str, TestClie
             failures.append(f"{operation.label}: {exc!r:.600}")
     assert not failures, "\n".join(failures)
     assert calls > 200, calls
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/audit/events?offset={n}", "/api/quality/hospitals?offset={n}", "/api/alerts?page={n}"],
+)
+def test_a_paging_number_beyond_64_bits_is_refused_not_a_crash(
+    sessions: dict[str, TestClient], path: str
+) -> None:
+    """Found by the fuzzer: an offset past SQLite's and DuckDB's 64-bit integers was a 500."""
+    answer = sessions["admin"].get(path.format(n=2**70))
+    assert answer.status_code == 422, answer.text

@@ -45,7 +45,7 @@ class ResponseCache:
 
     def __init__(self, seconds: float, size: int = 1024) -> None:
         self.seconds, self.size = seconds, size
-        self._items: OrderedDict[Hashable, tuple[float, bytes, str | None]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[float, bytes, str | None]] = OrderedDict()  # body, type
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> tuple[bytes, str | None] | None:
@@ -59,9 +59,9 @@ class ResponseCache:
             self._items.move_to_end(key)
             return item[1], item[2]
 
-    def put(self, key: Hashable, body: bytes, media_type: str | None) -> None:
+    def put(self, key: Hashable, body: bytes, content_type: str | None) -> None:
         with self._lock:
-            self._items[key] = (time.monotonic() + self.seconds, body, media_type)
+            self._items[key] = (time.monotonic() + self.seconds, body, content_type)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -105,12 +105,13 @@ def install(app: FastAPI, seconds: float) -> ResponseCache:
         if "no-cache" not in request.headers.get("cache-control", ""):
             hit = cache.get(key)
             if hit is not None:
-                return Response(hit[0], media_type=hit[1], headers={"X-Provista-Cache": "hit"})
+                kept = {"X-Provista-Cache": "hit", **({"content-type": hit[1]} if hit[1] else {})}
+                return Response(hit[0], headers=kept)
         response = await call_next(request)
         if response.status_code != 200:
             return response
         body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        cache.put(key, body, response.media_type)
+        cache.put(key, body, response.headers.get("content-type"))
         headers = dict(response.headers)
         headers.pop("content-length", None)
         headers["X-Provista-Cache"] = "miss"

@@ -216,7 +216,7 @@ def list_alerts(
     assignee: str | None = None,
     start: Annotated[dt.date | None, Query(alias="from", description="signals that end on or after")] = None,
     end: Annotated[dt.date | None, Query(alias="to", description="signals that begin on or before")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=2**50)] = 1,  # (page - 1) × page_size stays a 64-bit offset
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AlertPage:
     """Alerts in scope, newest first (then critical before warning), filtered and paged."""

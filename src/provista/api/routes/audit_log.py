@@ -54,7 +54,7 @@ def events(
     since: Since = None,
     until: Until = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**62),  # SQLite integers are 64-bit
 ) -> EventPage:
     """Events newest first, with the number that match before paging."""
     total, found = audit.search(

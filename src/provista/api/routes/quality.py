@@ -30,7 +30,7 @@ def hospitals(
     user: CurrentUser,
     engine: EngineDep,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**62),  # 64-bit in the database
 ) -> Page:
     """Hospitals by their lowest pass rate first (paged)."""
     where, params = region_filter(user, "h.county_code", "h.hospital_id")
