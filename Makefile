@@ -53,7 +53,7 @@ check: setup
 
 # The benchmark suite (not part of `make test`): each prints a table and writes bench/results/<name>.json
 # with the machine, the versions and its ratio to a floor or peer measured in the same run. BENCH_SCALE
-# small (about 1 million encounters, ~25 min on 2 cores) or medium (~10 million, ~2 h); then
+# small (about 1 million encounters, ~35 min on 2 cores) or medium (~10 million, ~2 h); then
 # bench/report.py prints the summary and draws docs/growth.svg from every scale measured so far.
 BENCH_SCALE ?= small
 BENCH_DIR ?= /tmp/provista-bench
@@ -65,7 +65,7 @@ bench: setup browser r
 	$(BIN)/python bench/bench_link.py --scale $(BENCH_SCALE) --sources $(BENCH_DIR)/$(BENCH_SCALE) \
 	  --warehouse $(BENCH_WAREHOUSE)
 	$(BIN)/python bench/bench_indicators.py --warehouse $(BENCH_WAREHOUSE) --label $(BENCH_SCALE)
-	$(BIN)/python bench/bench_detect.py --warehouse $(BENCH_WAREHOUSE) --scale $(BENCH_SCALE) --jobs 2
+	$(BIN)/python bench/bench_detect.py --warehouse $(BENCH_WAREHOUSE) --scale $(BENCH_SCALE) --jobs 2 --budget 40
 	$(BIN)/python bench/bench_api.py --warehouse $(BENCH_WAREHOUSE) --label $(BENCH_SCALE)
 	$(BIN)/python bench/report.py
 
