@@ -115,9 +115,7 @@ def hammer(
     return {
         "requests": len(ms),
         "errors": errors,
-        "p50_ms": round(float(np.percentile(ms, 50)), 1),
-        "p95_ms": round(float(np.percentile(ms, 95)), 1),
-        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        **quantiles(ms, 1),
         "per_second": round(len(ms) / wall, 1),
     }
 
@@ -151,9 +149,12 @@ def bare_sql(warehouse: Path, clients: int, requests: int) -> dict[str, float]:
         t.join()
     con.close()
     ms = np.array(latencies) * 1000
-    return {
-        q: round(float(np.percentile(ms, p)), 2) for q, p in (("p50_ms", 50), ("p95_ms", 95), ("p99_ms", 99))
-    }
+    return quantiles(ms, 2)
+
+
+def quantiles(ms: np.ndarray, digits: int) -> dict[str, float]:
+    """p50, p95 and p99 of latencies in milliseconds."""
+    return {f"p{p}_ms": round(float(np.percentile(ms, p)), digits) for p in (50, 95, 99)}
 
 
 def render_times(url: str, repeats: int = 5) -> dict[str, dict[str, float]]:

@@ -13,19 +13,25 @@ piece of app state a cached answer shows — the overview's count of active aler
 ``/api/alerts``: any successful change there empties the cache. ``Cache-Control: no-cache`` on a request
 makes the server compute the answer afresh (and keep the new one); answers carry ``X-Provista-Cache: hit``
 or ``miss``.
+
+``memo`` keeps, the same way, a value a route needs that costs seconds (e.g. the public role's
+suppression pattern) per warehouse connection.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from provista.api.deps import SESSION_COOKIE
+from provista.engine import DuckDBEngine
 
 PREFIXES = (
     "/api/overview/",
@@ -40,15 +46,19 @@ INVALIDATING = ("/api/alerts",)  # a change here can change a cached answer (the
 SAFE = ("GET", "HEAD", "OPTIONS")
 
 
-class ResponseCache:
-    """At most ``size`` answers, each for ``seconds``; least recently used first out."""
+T = TypeVar("T")
 
-    def __init__(self, seconds: float, size: int = 1024) -> None:
+
+class Lru:
+    """At most ``size`` values, each for ``seconds`` (None: until pushed out); least recently used first
+    out. Thread-safe."""
+
+    def __init__(self, seconds: float | None, size: int = 1024) -> None:
         self.seconds, self.size = seconds, size
-        self._items: OrderedDict[Hashable, tuple[float, bytes, str | None]] = OrderedDict()  # body, type
+        self._items: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()  # expiry, value
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> tuple[bytes, str | None] | None:
+    def get(self, key: Hashable) -> Any | None:
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -57,11 +67,12 @@ class ResponseCache:
                 del self._items[key]
                 return None
             self._items.move_to_end(key)
-            return item[1], item[2]
+            return item[1]
 
-    def put(self, key: Hashable, body: bytes, content_type: str | None) -> None:
+    def put(self, key: Hashable, value: Any) -> None:
+        expiry = float("inf") if self.seconds is None else time.monotonic() + self.seconds
         with self._lock:
-            self._items[key] = (time.monotonic() + self.seconds, body, content_type)
+            self._items[key] = (expiry, value)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
@@ -74,10 +85,26 @@ class ResponseCache:
         return len(self._items)
 
 
-def install(app: FastAPI, seconds: float) -> ResponseCache:
+_MEMO: weakref.WeakKeyDictionary[DuckDBEngine, Lru] = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
+
+
+def memo(engine: DuckDBEngine, key: Hashable, compute: Callable[[], T], size: int = 64) -> T:
+    """``compute()`` once per warehouse connection and key (the last ``size`` kept): for answers that
+    cost seconds and depend only on the warehouse, which a serving connection never sees change."""
+    with _MEMO_LOCK:
+        store = _MEMO.setdefault(engine, Lru(None, size))
+    value = store.get(key)
+    if value is None:
+        value = compute()
+        store.put(key, value)
+    return value
+
+
+def install(app: FastAPI, seconds: float) -> Lru:
     """Add the cache to ``app`` (innermost of the middlewares: hits still get the guard's headers and
     the ETag)."""
-    cache = ResponseCache(seconds)
+    cache = Lru(seconds)
     app.state.response_cache = cache
 
     @app.middleware("http")
@@ -88,7 +115,7 @@ def install(app: FastAPI, seconds: float) -> ResponseCache:
             if path.startswith(INVALIDATING) and response.status_code < 400:
                 cache.clear()
             return response
-        if cache.seconds <= 0 or request.method != "GET" or not path.startswith(PREFIXES):
+        if seconds <= 0 or request.method != "GET" or not path.startswith(PREFIXES):
             return await call_next(request)
         token = request.cookies.get(SESSION_COOKIE)
         user = await run_in_threadpool(request.app.state.app_state.principal, token) if token else None
@@ -111,7 +138,7 @@ def install(app: FastAPI, seconds: float) -> ResponseCache:
         if response.status_code != 200:
             return response
         body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        cache.put(key, body, response.headers.get("content-type"))
+        cache.put(key, (body, response.headers.get("content-type")))
         headers = dict(response.headers)
         headers.pop("content-length", None)
         headers["X-Provista-Cache"] = "miss"

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -18,9 +14,6 @@ from provista.engine import DuckDBEngine
 SESSION_COOKIE = "provista_session"
 CSRF_COOKIE = "provista_csrf"  # readable by the pages, which echo it in CSRF_HEADER on every change
 CSRF_HEADER = "X-CSRF-Token"
-T = TypeVar("T")
-_MEMO: weakref.WeakKeyDictionary[DuckDBEngine, OrderedDict[Hashable, Any]] = weakref.WeakKeyDictionary()
-_MEMO_LOCK = threading.Lock()
 
 
 def get_engine(request: Request) -> DuckDBEngine:
@@ -151,19 +144,3 @@ def requires_patient_access(*roles: str) -> Any:
     check.roles = allowed  # type: ignore[attr-defined]
     check.patient_level = True  # type: ignore[attr-defined]
     return Depends(check)
-
-
-def memo(engine: DuckDBEngine, key: Hashable, compute: Callable[[], T], size: int = 64) -> T:
-    """``compute()`` once per warehouse connection and key (the last ``size`` kept): for answers that
-    cost seconds and depend only on the warehouse, which a serving connection never sees change."""
-    with _MEMO_LOCK:
-        store = _MEMO.setdefault(engine, OrderedDict())
-        if key in store:
-            store.move_to_end(key)
-            return store[key]
-    value = compute()
-    with _MEMO_LOCK:
-        store[key] = value
-        while len(store) > size:
-            store.popitem(last=False)
-    return value

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,7 +11,7 @@ import pandas as pd
 import typer
 
 from provista.errors import ConfigError, ProvistaError
-from provista.options import choice
+from provista.options import choice, json_value, parse_date
 
 FORMATS = ("table", "json")
 
@@ -71,7 +70,8 @@ def scan(
     with user_errors():
         choice(model, MODELS, "--model")
         choice(output_format, FORMATS, "--format")
-        start, end = _date(date_from, "--from"), _date(date_to, "--to")
+        start = None if date_from is None else parse_date(date_from, "--from")
+        end = None if date_to is None else parse_date(date_to, "--to")
         with _open(warehouse) as engine:
             assert isinstance(engine, DuckDBEngine)
             result, meta = scan_warehouse(
@@ -93,7 +93,7 @@ def scan(
     if output_format == "json":
         rows = [
             {
-                **{k: _json(v) for k, v in row.items() if k != "counties"},
+                **{k: json_value(v) for k, v in row.items() if k != "counties"},
                 "counties": row["counties"].split(),
                 "names_zh": [names[c][0] for c in row["counties"].split()],
             }
@@ -198,8 +198,8 @@ def transfers(
             "message": plan.message,
             "unmet": plan.unmet,
             "patient_km": plan.patient_km,
-            "moves": [{k: _json(v) for k, v in row.items()} for row in plan.moves.to_dict("records")],
-            "cities": [{k: _json(v) for k, v in row.items()} for row in plan.cities.to_dict("records")],
+            "moves": [{k: json_value(v) for k, v in row.items()} for row in plan.moves.to_dict("records")],
+            "cities": [{k: json_value(v) for k, v in row.items()} for row in plan.cities.to_dict("records")],
         }
         out.print(
             json.dumps(payload, ensure_ascii=False, indent=2), soft_wrap=True, markup=False, highlight=False
@@ -303,28 +303,9 @@ def _names(engine: Any, sql: str) -> dict[str, tuple[str, str]]:
     return {code: (zh, en) for code, zh, en in frame.itertuples(index=False)}
 
 
-def _date(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError:
-        raise ConfigError(f"{option} '{text}' is not a date", hint="write dates as YYYY-MM-DD") from None
-
-
 def _p(p: float, replicas: int) -> str:
     """A Monte-Carlo p-value to the precision the replicas give (999 replicas: 3 decimals)."""
     return "–" if math.isnan(p) else f"{p:.{len(str(replicas + 1)) - 1}f}"
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value
 
 
 def _print(view: Any) -> None:

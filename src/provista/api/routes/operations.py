@@ -21,7 +21,8 @@ from provista.analytics.operations import views
 from provista.analytics.operations.definitions import Indicator, load_definitions
 from provista.analytics.operations.indicators import indicator_table, peer_rank, peer_statistics
 from provista.analytics.operations.measures import BY_KEYS, MEASURE_SOURCES
-from provista.api.deps import CurrentUser, EngineDep, memo, narrow, region_filter, requires
+from provista.api.cache import memo
+from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter, requires
 from provista.api.state import Principal
 from provista.engine import DuckDBEngine
 from provista.privacy.public import suppress_region_columns, suppress_small

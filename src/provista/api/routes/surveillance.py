@@ -24,7 +24,8 @@ from pydantic import BaseModel
 from provista.analytics.epi.curves import epidemic_curve
 from provista.analytics.epi.warehouse import INCIDENCE_CASE_CLASSES
 from provista.analytics.surveillance import warehouse_inputs as inputs
-from provista.api.deps import CurrentUser, EngineDep, memo, narrow, region_filter, requires
+from provista.api.cache import memo
+from provista.api.deps import CurrentUser, EngineDep, narrow, region_filter, requires
 from provista.api.routes.trends import Heat
 from provista.api.state import Principal
 from provista.engine import DuckDBEngine
