@@ -415,6 +415,12 @@ class Loader:
         out["record_ref"] = r["record_ref"].to_numpy()
         return out
 
+    def _person_keys(self, ids: pd.Series, otherwise: list[str]) -> list[str]:
+        """A record's person: the pseudonym of its valid ID number, else its own key (``otherwise``)."""
+        has_id = [isinstance(i, str) and bool(i) for i in ids.tolist()]
+        person = iter(self.pseudo.tokens("person", ids[has_id].tolist()))
+        return [next(person) if h else k for h, k in zip(has_id, otherwise, strict=True)]
+
     def _to_warehouse(
         self, table: str, r: pd.DataFrame, hospital_id: str | None, source: str
     ) -> pd.DataFrame:
@@ -423,10 +429,7 @@ class Loader:
         if table == "patients":
             patient = self.pseudo.tokens("patient", (f"{hospital_id}|{p}" for p in r["patient_id"]))
             out["patient_key"] = patient
-            out["person_key"] = [
-                self.pseudo.token("person", i) if isinstance(i, str) and i else k
-                for i, k in zip(r["id_number"], patient, strict=True)
-            ]
+            out["person_key"] = self._person_keys(r["id_number"], patient)
             out["birth_year_month"] = pd.to_datetime(r["birth_date"]).dt.strftime("%Y-%m")
             out["outside_province"] = r["outside_province"].eq("true") if "outside_province" in r else False
             out = out.drop(columns=["patient_id", "birth_date"])
@@ -436,12 +439,9 @@ class Loader:
             )
             out = out.drop(columns=["patient_id"])
         if table == "case_reports":
-            out["person_key"] = [
-                self.pseudo.token("person", i)
-                if isinstance(i, str) and i
-                else self.pseudo.token("case", f"{source}|{ref}")
-                for i, ref in zip(r["id_number"], r["record_ref"], strict=True)
-            ]
+            out["person_key"] = self._person_keys(
+                r["id_number"], self.pseudo.tokens("case", (f"{source}|{ref}" for ref in r["record_ref"]))
+            )
             out["disease_class"] = r["disease"].map(lambda d: CLASS_EN[self.disease[d].klass])
             out["icd10"] = r["disease"].map(lambda d: self.disease[d].icd10)
             out = out.drop(columns=["birth_date"], errors="ignore")

@@ -112,7 +112,7 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
             reps = db.register(engine.linkage_table(db, reps_sql, "link_reps", work))
             pairs = score(Linker(reps, model, log_level=logging.ERROR, validate_settings=False), SCORE_FLOOR)
         report("linkage", 2, 3)
-    rep_ids = engine.frame("SELECT DISTINCT rep_key FROM link_rep ORDER BY rep_key")["rep_key"].tolist()
+    representatives = int(engine.scalar("SELECT count(DISTINCT rep_key) FROM link_rep"))
     # A record taken out of its ID group (named in a correction) still links to it unless split from it.
     same_id = engine.frame(
         """SELECT n.record_key AS unique_id_l, min(g.rep_key) AS unique_id_r,
@@ -123,8 +123,13 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
     edges = pd.concat([pairs, same_id], ignore_index=True)
     joins = [(o.record_a, o.record_b) for o in overrides if o.action == "join"]
     splits = [(o.record_a, o.record_b) for o in overrides if o.action == "split"]
-    clusters = cluster(rep_ids, edges, MATCH_THRESHOLD, joins=joins, splits=splits)
-    _assign(engine, clusters)
+    # Only records that a link or a correction names can share a cluster; every other representative is
+    # a person of its own (SQL says so below), which keeps millions of singletons out of Python.
+    strong = edges[edges["match_probability"] >= MATCH_THRESHOLD]
+    named_in = {k for pair in joins + splits for k in pair}
+    nodes = sorted(set(strong["unique_id_l"]) | set(strong["unique_id_r"]) | named_in)
+    clusters = cluster(nodes, strong, MATCH_THRESHOLD, joins=joins, splits=splits)
+    persons = _assign(engine, clusters)
     engine.execute("DELETE FROM link_pair")
     engine.append(
         "link_pair",
@@ -147,10 +152,10 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
     report("linkage", 3, 3)
     return LinkStats(
         records=records,
-        representatives=len(rep_ids),
+        representatives=representatives,
         pairs_scored=len(pairs),
         links=int((pairs["match_probability"] >= MATCH_THRESHOLD).sum()),
-        persons=int(clusters["cluster_id"].nunique()),
+        persons=persons,
         refused_by_splits=int(clusters.attrs["refused"]),
         note=note,
     )
@@ -159,15 +164,18 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
 _FEATURE = ("_t", "_near", "_py", "id_valid")
 
 
-def _assign(engine: Engine, clusters: pd.DataFrame) -> None:
-    """Person keys: a cluster is named by the smallest pseudonym of its valid ID numbers, else its record."""
+def _assign(engine: Engine, clusters: pd.DataFrame) -> int:
+    """Person keys: a cluster is named by the smallest pseudonym of its valid ID numbers, else its record.
+
+    ``clusters`` holds the representatives that share a cluster; any other is a cluster of its own.
+    Returns the number of clusters (persons)."""
     engine.execute("CREATE OR REPLACE TEMP TABLE link_cluster (rep_key VARCHAR, cluster_id VARCHAR)")
     engine.append("link_cluster", clusters.rename(columns={"unique_id": "rep_key"}))
     engine.execute(
         """CREATE OR REPLACE TEMP TABLE link_person AS
         WITH member AS (
-            SELECT r.record_key, c.cluster_id, r.id_person_key
-            FROM link_rep r JOIN link_cluster c USING (rep_key))
+            SELECT r.record_key, coalesce(c.cluster_id, r.rep_key) AS cluster_id, r.id_person_key
+            FROM link_rep r LEFT JOIN link_cluster c ON c.rep_key = r.rep_key)
         SELECT m.record_key, k.person_key FROM member m JOIN (
             SELECT cluster_id, coalesce(min(id_person_key), min(record_key)) AS person_key
             FROM member GROUP BY cluster_id) k USING (cluster_id)"""
@@ -177,3 +185,9 @@ def _assign(engine: Engine, clusters: pd.DataFrame) -> None:
     engine.set_from("identity", "person_key", person.format(key="record_key"), ["record_key"])
     engine.set_from("patient_record", "person_key", person.format(key="patient_key"), ["patient_key"])
     engine.set_from("case_report", "person_key", person.format(key="report_id"), ["report_id"])
+    return int(
+        engine.scalar(
+            "SELECT count(DISTINCT coalesce(c.cluster_id, r.rep_key)) "
+            "FROM link_rep r LEFT JOIN link_cluster c ON c.rep_key = r.rep_key"
+        )
+    )

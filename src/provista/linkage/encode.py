@@ -22,13 +22,17 @@ import hashlib
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from pypinyin import Style, pinyin
+
+from provista.quality.normalise import map_distinct
+from provista.synth.people import id_check_char
 
 # Chinese compound surnames (复姓) that split a full name differently from the usual first character.
 COMPOUND_SURNAMES = frozenset(
@@ -72,8 +76,6 @@ COMPOUND_SURNAMES = frozenset(
         "長孫",
     }
 )
-ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
-ID_CHECK = "10X98765432"
 MAX_NEAR_LENGTH = 40
 # Below this length one edit is most of the value: "wang" and "wan" are not a typo of each other.
 MIN_NEAR_LENGTH = 4
@@ -125,7 +127,7 @@ def normalise_id(value: object) -> str | None:
     text = text.upper()
     if len(text) == 15 and text.isdigit():
         body = text[:6] + "19" + text[6:]
-        return body + ID_CHECK[int(np.dot(ID_WEIGHTS, [int(c) for c in body])) % 11]
+        return body + id_check_char(body)
     return text
 
 
@@ -133,7 +135,7 @@ def id_valid(text: str | None) -> bool | None:
     """True or False for an 18-character resident ID number by its MOD 11-2 check; None for others."""
     if text is None or len(text) != 18 or not text[:17].isdigit():
         return None
-    return ID_CHECK[int(np.dot(ID_WEIGHTS, [int(c) for c in text[:17]])) % 11] == text[17]
+    return id_check_char(text[:17]) == text[17]
 
 
 def normalise_date(value: object) -> str | None:
@@ -154,13 +156,18 @@ def split_chinese_name(full: str) -> tuple[str, str]:
 
 def readings(text: str, surname: bool) -> list[str]:
     """Toneless Pinyin readings of a name; Latin text is its own reading."""
+    return list(_readings(text, surname))
+
+
+@lru_cache(maxsize=200_000)
+def _readings(text: str, surname: bool) -> tuple[str, ...]:
     if not _CJK.search(text):
-        return [text]
+        return (text,)
     per_char = pinyin(text, style=Style.NORMAL, heteronym=True, errors="default")
     if not surname:
         per_char = [c[:1] for c in per_char]
     options = ["".join(p) for p in itertools.islice(itertools.product(*per_char), MAX_READINGS)]
-    return list(dict.fromkeys(options))
+    return tuple(dict.fromkeys(options))
 
 
 def deletion_neighbourhood(text: str) -> list[str]:
@@ -175,22 +182,50 @@ class Encoder:
 
     def __init__(self, key: bytes) -> None:
         self._key = hashlib.sha256(b"provista-linkage\x1f" + key).digest()
+        self._keyed: dict[tuple[str, int], Any] = {}
+
+    def tokens(self, field: str, values: Sequence[str], bits: int = 64) -> list[int]:
+        """The tokens of many values at once: one keyed BLAKE2b state per field, copied for each value
+        (setting up the key is most of the cost of hashing a short value)."""
+        state = self._keyed.get((field, bits))
+        if state is None:
+            state = self._keyed[(field, bits)] = hashlib.blake2b(
+                key=self._key, digest_size=bits // 8, person=field.encode()[:16]
+            )
+        digests = bytearray()
+        for value in values:
+            h = state.copy()
+            h.update(value.encode())
+            digests += h.digest()
+        return np.frombuffer(bytes(digests), dtype=f"<i{bits // 8}").tolist()
 
     def token(self, field: str, value: str, bits: int = 64) -> int:
-        digest = hashlib.blake2b(
-            value.encode(), key=self._key, digest_size=bits // 8, person=field.encode()[:16]
-        ).digest()
-        return int.from_bytes(digest, "little", signed=True)
+        return self.tokens(field, [value], bits)[0]
 
     def near_tokens(self, field: str, value: str) -> list[int]:
         """Names by their first Pinyin reading: a Hanzi typo is one letter or a whole syllable apart."""
+        return self.near_tokens_of(field, [value])[0]
+
+    def near_tokens_of(self, field: str, values: Sequence[str]) -> list[list[int]]:
+        """``near_tokens`` of each value, hashed in one batch."""
         if FIELD_BY_NAME[field].pinyin:
-            value = readings(value, surname=field == "surname")[0]
-        return [self.token(field + "~", d, 32) for d in deletion_neighbourhood(value)]
+            values = [readings(v, surname=field == "surname")[0] for v in values]
+        return self._token_lists(field + "~", [deletion_neighbourhood(v) for v in values], 32)
 
     def pinyin_tokens(self, field: str, value: str) -> list[int]:
         """Shared by surname and given name, so that swapped names can be recognised."""
-        return [self.token("py", r) for r in readings(value, surname=field == "surname")]
+        return self.pinyin_tokens_of(field, [value])[0]
+
+    def pinyin_tokens_of(self, field: str, values: Sequence[str]) -> list[list[int]]:
+        return self._token_lists("py", [readings(v, surname=field == "surname") for v in values], 64)
+
+    def _token_lists(self, field: str, lists: list[list[str]], bits: int) -> list[list[int]]:
+        flat = self.tokens(field, [v for values in lists for v in values], bits)
+        out, at = [], 0
+        for values in lists:
+            out.append(flat[at : at + len(values)])
+            at += len(values)
+        return out
 
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Canonical identity columns (any subset of FIELDS, plus ``unique_id``) → feature columns.
@@ -208,22 +243,24 @@ class Encoder:
             if field.name not in src:
                 continue
             norm = _normalised(field.name, src[field.name])
-            out[f"{field.name}_t"] = _per_value(norm, partial(self.token, field.name))
+            out[f"{field.name}_t"] = _per_distinct(norm, partial(self.tokens, field.name))
             if field.near:
-                out[f"{field.name}_near"] = _per_value(norm, partial(self.near_tokens, field.name))
+                out[f"{field.name}_near"] = _per_distinct(norm, partial(self.near_tokens_of, field.name))
             if field.pinyin:
-                out[f"{field.name}_py"] = _per_value(norm, partial(self.pinyin_tokens, field.name))
+                out[f"{field.name}_py"] = _per_distinct(norm, partial(self.pinyin_tokens_of, field.name))
             if field.name == "id_number":
                 out["id_valid"] = _per_value(norm, id_valid)
             if field.name == "birth_date":
-                out["birth_ym_t"] = _per_value(norm, lambda v: self.token("birth_ym", v[:6]))
+                out["birth_ym_t"] = _per_distinct(
+                    norm, lambda vs: self.tokens("birth_ym", [v[:6] for v in vs])
+                )
         if "surname" in src and "given_name" in src:
             full = (
                 _normalised("surname", src["surname"]).fillna("")
                 + "\x1f"
                 + _normalised("given_name", src["given_name"]).fillna("")
             )
-            out["name_t"] = _per_value(full.where(full != "\x1f"), lambda v: self.token("name", v))
+            out["name_t"] = _per_distinct(full.where(full != "\x1f"), partial(self.tokens, "name"))
         return out
 
 
@@ -269,7 +306,7 @@ def _normalised(field: str, values: pd.Series) -> pd.Series:
     )
     if field == "sex":
         fn = _normalise_sex
-    return pd.Series(_map_unique(values.astype(object).tolist(), fn), index=values.index, dtype=object)
+    return pd.Series(map_distinct(values.astype(object).tolist(), fn), index=values.index, dtype=object)
 
 
 def _normalise_sex(value: object) -> str | None:
@@ -280,18 +317,17 @@ def _normalise_sex(value: object) -> str | None:
 def _per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     """``fn`` of each non-null value, computed once per distinct value."""
     return pd.Series(
-        _map_unique(values.tolist(), lambda v: None if v is None else fn(str(v))),
+        map_distinct(values.tolist(), lambda v: None if v is None else fn(str(v))),
         index=values.index,
         dtype=object,
     )
 
 
-def _map_unique(values: Iterable[Hashable], fn: Callable[[object], object]) -> list[object]:
-    cache: dict[Hashable, object] = {}
-    out = []
-    for v in values:
-        key = None if v is None or (isinstance(v, float) and v != v) else v
-        if key not in cache:
-            cache[key] = fn(key) if key is not None else None
-        out.append(cache[key])
-    return out
+def _per_distinct(values: pd.Series, fn: Callable[[list[str]], list[Any]]) -> pd.Series:
+    """``fn`` of the distinct non-null values, called once with all of them; null stays null."""
+    codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=True)
+    results = fn([str(v) for v in distinct])
+    table = np.empty(len(distinct) + 1, dtype=object)  # the last slot answers the null code, -1
+    for k, result in enumerate(results):
+        table[k] = result
+    return pd.Series(table[codes], index=values.index, dtype=object)

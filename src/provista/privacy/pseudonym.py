@@ -54,9 +54,19 @@ class Pseudonymiser:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
+        self._keyed: dict[str, hmac.HMAC] = {}
 
     def token(self, purpose: str, value: str) -> str:
-        return hmac.new(self._key, f"{purpose}\x1f{value}".encode(), hashlib.sha256).hexdigest()[:32]
+        return self.tokens(purpose, [value])[0]
 
     def tokens(self, purpose: str, values: Iterable[str]) -> list[str]:
-        return [self.token(purpose, v) for v in values]
+        """HMAC-SHA256 of ``purpose``, a separator and each value; the keyed state is set up once."""
+        state = self._keyed.get(purpose)
+        if state is None:
+            state = self._keyed[purpose] = hmac.new(self._key, f"{purpose}\x1f".encode(), hashlib.sha256)
+        out = []
+        for value in values:
+            h = state.copy()
+            h.update(value.encode())
+            out.append(h.hexdigest()[:32])
+        return out

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from provista.quality.normalise import (
+    by_distinct,
     looks_like_mojibake,
     normalise_icd10,
     normalise_id_number,
@@ -28,12 +29,17 @@ class Context:
     regions: set[str]  # current county codes
     outdated: dict[str, str]  # retired code -> current code
     today: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now().normalize())
+    ours: frozenset[str] = field(init=False)  # this province's two-digit prefix(es)
+
+    def __post_init__(self) -> None:
+        self.ours = frozenset(c[:2] for c in self.regions)
 
     def outside(self, code: str) -> bool:
         """A county code of another province (patients come from everywhere): valid, but not ours."""
         text = code.strip()
-        ours = {c[:2] for c in self.regions}
-        return len(text) == 6 and text.isdigit() and text[:2] in PROVINCE_PREFIXES and text[:2] not in ours
+        return (
+            len(text) == 6 and text.isdigit() and text[:2] in PROVINCE_PREFIXES and text[:2] not in self.ours
+        )
 
 
 # GB/T 2260 province-level prefixes.
@@ -162,7 +168,7 @@ def codes_known(p: Parsed) -> Result:
     fails = pd.Series(False, index=p.text.index)
     detail = pd.Series("", index=p.text.index, dtype=object)
     if "sex" in p.text:
-        bad = p.filled("sex") & p.text["sex"].map(lambda v: normalise_sex(v) is None).astype(bool)
+        bad = p.filled("sex") & by_distinct(p.text["sex"], lambda v: normalise_sex(v) is None).astype(bool)
         fails |= bad
         detail[bad] = "unknown sex code: " + p.text.loc[bad, "sex"]
     for col, allowed in p.spec.codes.items():
@@ -174,7 +180,7 @@ def codes_known(p: Parsed) -> Result:
 
 def icd10_known(p: Parsed) -> Result:
     codes = p.text["icd10"]
-    bad = (codes != "") & codes.map(lambda v: normalise_icd10(v) is None).astype(bool)
+    bad = (codes != "") & by_distinct(codes, lambda v: normalise_icd10(v) is None).astype(bool)
     return _detail(bad, "not an ICD-10 code: " + codes)
 
 
@@ -182,11 +188,13 @@ def region_known(p: Parsed) -> Result:
     col = "county_code" if "county_code" in p.text else "address_code"
     codes = p.text[col]
     outside = p.text["outside_province"] == "true" if "outside_province" in p.text else False
-    outside = outside | codes.map(p.ctx.outside).astype(bool)
+    outside = outside | by_distinct(codes, p.ctx.outside).astype(bool)
     bad = (
         (codes != "")
         & ~outside
-        & codes.map(lambda v: normalise_region(v, p.ctx.regions, p.ctx.outdated)[0] is None).astype(bool)
+        & by_distinct(codes, lambda v: normalise_region(v, p.ctx.regions, p.ctx.outdated)[0] is None).astype(
+            bool
+        )
     )
     return _detail(bad, f"unknown {col}: " + codes)
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from provista.quality.checks import CHECKS, Context, Parsed
 from provista.quality.normalise import (
+    by_distinct,
     normalise_icd10,
     normalise_id_number,
     normalise_region,
@@ -115,15 +116,17 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
         out["id_number"] = [i for i, _ in ids]
         out["id_kind"] = ["15" if c else ("18" if i else "none") for i, c in ids]
         repaired["id_number 15→18"] += sum(c for _, c in ids)
-        out["sex"] = t["sex"].map(normalise_sex)
+        out["sex"] = by_distinct(t["sex"], normalise_sex)
         col = "county_code" if table == "patients" else "address_code"
-        regions = t[col].map(lambda v: normalise_region(v, ctx.regions, ctx.outdated) if v else (None, False))
+        regions = by_distinct(
+            t[col], lambda v: normalise_region(v, ctx.regions, ctx.outdated) if v else (None, False)
+        )
         out["county_code"] = [r for r, _ in regions]
         repaired["region code vintage"] += sum(c for _, c in regions)
         for c in ("name", "phone", "address", "outside_province"):
             if c in t:
                 out[c] = t[c]
-        elsewhere = t[col].map(ctx.outside).astype(bool)
+        elsewhere = by_distinct(t[col], ctx.outside).astype(bool)
         if elsewhere.any():
             out["outside_province"] = np.where(elsewhere, "true", out.get("outside_province", "false"))
     if table == "patients":
@@ -132,7 +135,7 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
         for c in ("patient_id", "type", "department", "outcome"):
             out[c] = t[c].replace("", None)
     if table == "diagnoses":
-        codes = t["icd10"].map(normalise_icd10)
+        codes = by_distinct(t["icd10"], normalise_icd10)
         out["encounter_id"] = t["encounter_id"]
         out["icd10"] = [c.code if c else None for c in codes]
         out["icd10_national"] = [c.national if c else None for c in codes]

@@ -7,8 +7,10 @@ read with certainty); the caller decides whether None means "missing" or "quaran
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,23 @@ _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 def to_halfwidth(text: str) -> str:
     """Full-width ASCII (ＡＢＣ１２３，) and the ideographic space → their half-width forms."""
     return text.translate(_FULLWIDTH)
+
+
+def map_distinct(values: Iterable[Hashable], fn: Callable[[Any], Any]) -> list[Any]:
+    """``fn`` of each value, computed once per distinct value (codes repeat); None and NaN give None."""
+    cache: dict[Hashable, Any] = {}
+    out = []
+    for v in values:
+        key = None if v is None or (isinstance(v, float) and v != v) else v
+        if key not in cache:
+            cache[key] = fn(key) if key is not None else None
+        out.append(cache[key])
+    return out
+
+
+def by_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``map_distinct`` of a column, as a column (object dtype, same index)."""
+    return pd.Series(map_distinct(values.tolist(), fn), index=values.index, dtype=object)
 
 
 # --- ICD-10 -------------------------------------------------------------------------------------------
@@ -135,6 +154,7 @@ DATETIME_FORMATS = (
     "%Y",
 )
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_UTC_OFFSET = r"T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)$"
 
 
 def _likely_formats(text: pd.Series) -> list[str]:
@@ -153,12 +173,13 @@ def parse_datetimes(values: pd.Series) -> pd.Series:
     (2024年3月5日 08:30) and Excel serial day numbers (as text or numbers, 1955-2100).
     """
     text = values.astype("string").str.strip()
-    text = text.str.replace(
-        _CHINESE_DATE, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d} {m[4]}".strip(), regex=True
-    )
+    chinese = text.str.contains("年", regex=False).fillna(False)
+    if chinese.any():  # a callable replacement runs in Python: only where there is a Chinese date
+        text[chinese] = text[chinese].str.replace(
+            _CHINESE_DATE, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d} {m[4]}".strip(), regex=True
+        )
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[s]")
-    offset = text.str.extract(r"T(\d{2}:\d{2}:\d{2})(?:\.\d+)?([+-]\d{2}:\d{2}|Z)$")
-    has_tz = offset[0].notna()
+    has_tz = text.str.contains(_UTC_OFFSET, regex=True).fillna(False)
     if has_tz.any():
         stamps = pd.to_datetime(text[has_tz], utc=True, errors="coerce", format="ISO8601")
         out[has_tz] = stamps.dt.tz_convert("Asia/Shanghai").dt.tz_localize(None).astype("datetime64[s]")
