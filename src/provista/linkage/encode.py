@@ -200,24 +200,15 @@ class Encoder:
             digests += h.digest()
         return np.frombuffer(bytes(digests), dtype=f"<i{bits // 8}").tolist()
 
-    def token(self, field: str, value: str, bits: int = 64) -> int:
-        return self.tokens(field, [value], bits)[0]
-
-    def near_tokens(self, field: str, value: str) -> list[int]:
-        """Names by their first Pinyin reading: a Hanzi typo is one letter or a whole syllable apart."""
-        return self.near_tokens_of(field, [value])[0]
-
     def near_tokens_of(self, field: str, values: Sequence[str]) -> list[list[int]]:
-        """``near_tokens`` of each value, hashed in one batch."""
+        """Each value's deletion neighbourhood, hashed in one batch. Names by their first Pinyin reading:
+        a Hanzi typo is one letter or a whole syllable apart."""
         if FIELD_BY_NAME[field].pinyin:
             values = [readings(v, surname=field == "surname")[0] for v in values]
         return self._token_lists(field + "~", [deletion_neighbourhood(v) for v in values], 32)
 
-    def pinyin_tokens(self, field: str, value: str) -> list[int]:
-        """Shared by surname and given name, so that swapped names can be recognised."""
-        return self.pinyin_tokens_of(field, [value])[0]
-
     def pinyin_tokens_of(self, field: str, values: Sequence[str]) -> list[list[int]]:
+        """Each value's Pinyin readings, shared by surname and given name (swapped names are recognised)."""
         return self._token_lists("py", [readings(v, surname=field == "surname") for v in values], 64)
 
     def _token_lists(self, field: str, lists: list[list[str]], bits: int) -> list[list[int]]:

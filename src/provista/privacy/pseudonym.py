@@ -56,9 +56,6 @@ class Pseudonymiser:
         self._key = key
         self._keyed: dict[str, hmac.HMAC] = {}
 
-    def token(self, purpose: str, value: str) -> str:
-        return self.tokens(purpose, [value])[0]
-
     def tokens(self, purpose: str, values: Iterable[str]) -> list[str]:
         """HMAC-SHA256 of ``purpose``, a separator and each value; the keyed state is set up once."""
         state = self._keyed.get(purpose)
