@@ -353,3 +353,36 @@ def test_a_re_sent_export_only_adds_its_new_records(
     summary = ingest([resent], copy, KEY, root=tmp_path)
     assert summary.loaded == 1 and summary.quarantined == 0
     assert summary.duplicates == entry["rows"]
+
+
+def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resources_merged(tmp_path: Path):
+    patient = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "name": [{"family": "Li", "given": ["Na"]}],
+        "gender": "female",
+        "birthDate": "1980-02-03",
+        "address": [{"district": "330102"}],
+    }
+    lines = [
+        json.dumps(patient),
+        json.dumps([1, 2]),  # JSON, but not a resource
+        "{not json",
+        json.dumps({**patient, "id": "p1-again"}),  # the same record sent again under a new id
+    ]
+    folder = tmp_path / "sources/hospitals/H1"
+    folder.mkdir(parents=True)
+    (folder / "Patient.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = build(tmp_path / "sources", tmp_path / "w.duckdb", KEY)
+    assert summary.failed == []
+    assert (summary.rows_in, summary.loaded, summary.duplicates, summary.quarantined) == (4, 1, 1, 2)
+    eng = DuckDBEngine(tmp_path / "w.duckdb", read_only=True)
+    held = eng.frame("SELECT record_ref, reason_code FROM quarantine ORDER BY record_ref")
+    assert held.to_dict("records") == [
+        {"record_ref": "line 2", "reason_code": "STRUCTURE"},
+        {"record_ref": "line 3", "reason_code": "STRUCTURE"},
+    ]
+    assert eng.frame("SELECT record_ref, duplicate_of FROM merged").to_dict("records") == [
+        {"record_ref": "p1-again", "duplicate_of": "hospitals/H1/Patient.ndjson#p1"}
+    ]
+    eng.close()

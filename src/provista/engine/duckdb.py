@@ -20,6 +20,13 @@ from provista.engine.sampling import duckdb_hash_bucket
 MEMORY_LIMIT = os.environ.get("PROVISTA_DUCKDB_MEMORY", "2GB")
 
 
+def parquet_scan(files: Sequence[Path], by_name: bool = False) -> str:
+    """SQL reading the Parquet ``files`` as one relation; ``by_name``: files whose columns differ (in
+    order, or a column absent or all NULL in some) are matched by column name."""
+    quoted = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{quoted}]{', union_by_name = true' if by_name else ''})"
+
+
 def linkage_backend(work_dir: Path | None = None) -> Any:
     """Splink's DuckDB backend on a scratch in-memory database (spilling to ``work_dir``).
 
@@ -101,6 +108,12 @@ class DuckDBEngine:
         finally:
             self.con.unregister("_batch")
 
+    def append_files(self, table: str, files: Sequence[Path]) -> None:
+        """Insert the rows of Parquet files into ``table`` by name (DuckDB reads them itself, in parallel,
+        without a round trip through Python); absent columns become NULL."""
+        if files:
+            self.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {parquet_scan(files, by_name=True)}")
+
     @classmethod
     def over_parquet(cls, version: Path) -> DuckDBEngine:
         """An in-memory database with a view over each Parquet table of a Spark warehouse version."""
@@ -112,9 +125,9 @@ class DuckDBEngine:
     def _open_parquet(self, version: Path) -> None:
         self.con = duckdb.connect(":memory:", config={"memory_limit": MEMORY_LIMIT})
         for name, folder in layout.table_folders(version).items():
-            files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in layout.parquet_files(folder))
+            files = layout.parquet_files(folder)
             if files:
-                self.execute(f'CREATE VIEW "{name}" AS SELECT * FROM read_parquet([{files}])')
+                self.execute(f'CREATE VIEW "{name}" AS SELECT * FROM {parquet_scan(files)}')
 
     def set_from(self, table: str, column: str, source: str, keys: Sequence[str]) -> None:
         """Set ``table.column`` from ``source`` (a query of ``keys`` and ``column``, at most one row per

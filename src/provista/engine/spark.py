@@ -27,7 +27,7 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from pyspark.sql import types as T
 
 from provista.engine import layout
 from provista.engine.base import EngineError
-from provista.engine.duckdb import DuckDBEngine
+from provista.engine.duckdb import DuckDBEngine, parquet_scan
 from provista.engine.sampling import spark_hash_bucket
 
 _SESSION: SparkSession | None = None
@@ -298,30 +298,41 @@ class SparkEngine:
         The values are cast by DuckDB (the other engine's ``INSERT ... BY NAME`` rules) before Spark
         stores them, so a string '3' in an integer column means 3 on both engines.
         """
-        if frame.empty:
-            return
+        if not frame.empty:
+            self._append_cast(table, lambda con: con.register("_batch", frame))
+
+    def append_files(self, table: str, files: Sequence[Path]) -> None:
+        """Insert the rows of Parquet files into ``table`` by name, cast as ``append`` casts them."""
+        if files:
+            scan = parquet_scan(files, by_name=True)
+            self._append_cast(table, lambda con: con.execute(f"CREATE VIEW _batch AS SELECT * FROM {scan}"))
+
+    def _append_cast(self, table: str, batch: Callable[[Any], object]) -> None:
+        """Append view ``_batch`` (made by ``batch`` on a DuckDB connection) to ``table``: each column
+        cast to the table's type by DuckDB, absent ones NULL."""
         self._require(table)
         schema = self._schemas[table]
-        unknown = [c for c in frame.columns if c not in schema.fieldNames()]
-        if unknown:
-            raise EngineError(f"table {table} has no column {unknown[0]!r} (frame columns: {list(frame)})")
-        cast = ", ".join(
-            f'CAST("{f.name}" AS {duckdb_type(f.dataType)}) AS "{f.name}"'
-            if f.name in frame.columns
-            else f'CAST(NULL AS {duckdb_type(f.dataType)}) AS "{f.name}"'
-            for f in schema.fields
-        )
         con = duckdb.connect(":memory:")
         try:
-            con.register("_batch", frame)
+            batch(con)
+            names = con.sql("SELECT * FROM _batch").columns
+            unknown = [c for c in names if c not in schema.fieldNames()]
+            if unknown:
+                raise EngineError(f"table {table} has no column {unknown[0]!r} (frame columns: {names})")
+            cast = ", ".join(
+                f'CAST("{f.name}" AS {duckdb_type(f.dataType)}) AS "{f.name}"'
+                if f.name in names
+                else f'CAST(NULL AS {duckdb_type(f.dataType)}) AS "{f.name}"'
+                for f in schema.fields
+            )
             rows = con.sql(f"SELECT {cast} FROM _batch").to_arrow_table()
         except duckdb.Error as exc:
             raise EngineError(f"rows for {table} do not fit its columns: {exc}") from exc
         finally:
             con.close()
         with _errors(f"append to {table}"):
-            batch = self.spark.createDataFrame(rows, schema=schema)
-            batch.write.mode("append").parquet(str(self._folders[table]))
+            spark_rows = self.spark.createDataFrame(rows, schema=schema)
+            spark_rows.write.mode("append").parquet(str(self._folders[table]))
         self._register(table, self._folders[table], schema, table in self._temporary)
 
     def set_from(self, table: str, column: str, source: str, keys: Sequence[str]) -> None:

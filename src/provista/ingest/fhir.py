@@ -1,9 +1,10 @@
 """FHIR R4 sources: Bundles (transaction, batch, collection, searchset ...), single resources and NDJSON
 bulk exports, flattened into the canonical tables.
 
-Each record keeps ``record_ref`` (the resource id), ``raw`` (the resource as sent) and ``malformed``. An
-NDJSON line that is not JSON is a malformed record (quarantined); a Bundle or resource file that is not
-JSON is refused whole, with the line and column where it breaks.
+Each record keeps ``record_ref`` (the resource id), ``raw`` (the resource as sent), ``fingerprint`` (the
+resource without its id, for the loader's duplicate key) and ``malformed``. An NDJSON line that is not
+JSON is a malformed record (quarantined); a Bundle or resource file that is not JSON is refused whole,
+with the line and column where it breaks.
 """
 
 from __future__ import annotations
@@ -275,13 +276,14 @@ def read_fhir(path: Path, source: str) -> dict[str, pd.DataFrame]:
                             **FLATTEN[table](resource),
                             "record_ref": _text(resource.get("id")),
                             "raw": line,
+                            "fingerprint": _without_id(resource),
                             "malformed": False,
                         }
                     )
             except (json.JSONDecodeError, AttributeError, TypeError, IndexError):
                 kind = path.stem if path.stem in TABLE_OF else "Unknown"
                 records[TABLE_OF.get(kind, "unparsed")].append(
-                    {"record_ref": f"line {line_no}", "raw": line, "malformed": True}
+                    {"record_ref": f"line {line_no}", "raw": line, "fingerprint": line, "malformed": True}
                 )
     else:
         try:
@@ -300,7 +302,14 @@ def read_fhir(path: Path, source: str) -> dict[str, pd.DataFrame]:
                         **FLATTEN[table](resource),
                         "record_ref": _text(resource.get("id")),
                         "raw": json.dumps(resource, ensure_ascii=False),
+                        "fingerprint": _without_id(resource),
                         "malformed": False,
                     }
                 )
-    return {table: pd.DataFrame(rows).fillna("") for table, rows in records.items()}
+    return {table: pd.DataFrame(rows, dtype=object).fillna("") for table, rows in records.items()}
+
+
+def _without_id(resource: dict[str, Any]) -> str:
+    """The resource as canonical JSON without its id: a resource sent again under a new id is the same
+    record (the loader's duplicate key)."""
+    return json.dumps({k: v for k, v in resource.items() if k != "id"}, sort_keys=True, ensure_ascii=False)

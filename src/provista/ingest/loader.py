@@ -1,13 +1,13 @@
 """Loading one file: read → de-duplicate → clean → pseudonymise, staged and committed whole.
 
-A ``Loader`` works in a worker process (into a ``Collector``) or in the main process (into a ``Buffer``
-that inserts in large batches). Every record of a file ends loaded, merged as a duplicate, or quarantined.
+A ``Loader`` works in a worker process and writes what it loads to a ``Spool`` of Parquet files that the
+main process inserts. Every record of a file ends loaded, merged as a duplicate, or quarantined.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from provista.engine import Engine
 from provista.errors import ProvistaError
 from provista.ingest.dicom import read_dicom
 from provista.ingest.fhir import read_fhir
@@ -89,28 +90,29 @@ def hospital_of(path: Path) -> str | None:
     return None
 
 
-def _fingerprint(table: str, raw: pd.Series, fhir: bool) -> list[str]:
-    """Exact-duplicate key of each record: a digest of the record as sent (FHIR: without its resource id)."""
-
-    def strip_id(text: str) -> str:
-        try:
-            resource = json.loads(text)
-        except json.JSONDecodeError:
-            return text
-        resource.pop("id", None)
-        return json.dumps(resource, sort_keys=True, ensure_ascii=False)
-
-    texts = raw.map(strip_id) if fhir else raw
-    return [hashlib.blake2b(t.encode(), digest_size=16).hexdigest() for t in texts]
+def _fingerprint(batch: pd.DataFrame) -> list[str]:
+    """Exact-duplicate key of each record: a digest of the record as sent (FHIR: of the reader's
+    ``fingerprint``, the resource without its id)."""
+    texts = batch["fingerprint"] if "fingerprint" in batch else batch["raw"]
+    return [hashlib.blake2b(t.encode(), digest_size=16).hexdigest() for t in texts.tolist()]
 
 
-class Buffer:
-    """Rows waiting to be inserted, flushed in large batches (one insert per table, not per file)."""
+# Rows a spool gathers for a table before writing them as one Parquet file.
+SPOOL_ROWS = 100_000
 
-    def __init__(self, engine: Engine, rows: int = 250_000) -> None:
-        self.engine, self.limit = engine, rows
+
+class Spool:
+    """A worker's loaded rows, written as Parquet files that the main process inserts.
+
+    DuckDB reads the files itself, in parallel: no rows are pickled from process to process, and a worker
+    holds at most ``rows`` rows of each table (and the file it is loading), not a whole hospital's.
+    """
+
+    def __init__(self, folder: Path, rows: int = SPOOL_ROWS) -> None:
+        self.folder, self.limit = folder, rows
         self.frames: dict[str, list[pd.DataFrame]] = {}
         self.count: Counter[str] = Counter()
+        self.files: list[tuple[str, Path]] = []
 
     def append(self, table: str, frame: pd.DataFrame) -> None:
         if frame.empty:
@@ -118,18 +120,26 @@ class Buffer:
         self.frames.setdefault(table, []).append(frame)
         self.count[table] += len(frame)
         if self.count[table] >= self.limit:
-            self.flush(table)
+            self._write(table)
 
-    def flush(self, table: str | None = None) -> None:
-        for name in [table] if table else list(self.frames):
-            frames = self.frames.pop(name, [])
-            if frames:
-                self.engine.append(name, pd.concat(frames, ignore_index=True))
-            self.count[name] = 0
+    def _write(self, table: str) -> None:
+        frames = self.frames.pop(table, [])
+        self.count[table] = 0
+        if frames:
+            path = self.folder / f"{table}-{uuid.uuid4().hex}.parquet"
+            rows = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+            pq.write_table(rows, path)
+            self.files.append((table, path))
+
+    def close(self) -> list[tuple[str, Path]]:
+        """Write what is still gathered; every file written, with its table, in the order written."""
+        for table in list(self.frames):
+            self._write(table)
+        return self.files
 
 
 class Collector:
-    """Rows gathered by a worker process, handed to the main process's Buffer."""
+    """A file's rows, staged until the whole file is read and adds up."""
 
     def __init__(self) -> None:
         self.frames: dict[str, list[pd.DataFrame]] = {}
@@ -140,11 +150,11 @@ class Collector:
 
 
 class Loader:
-    """Loads source files into one warehouse version (or, in a worker, into a Collector)."""
+    """Loads source files into a sink: a worker's Spool, or a Collector."""
 
     def __init__(
         self,
-        sink: Buffer | Collector,
+        sink: Spool | Collector,
         root: Path,
         key: bytes,
         province: Province,
@@ -225,8 +235,9 @@ class Loader:
             batch = batch.reset_index(drop=True)
             # A source's records are compared across its files too: Bundles split a re-send over files.
             seen = self.seen.setdefault((hospital_id or source, table), {})
-            prints = _fingerprint(table, batch["raw"], fmt == "fhir")
-            here = [f"{source}#{ref}" for ref in batch["record_ref"]]
+            prints = _fingerprint(batch)
+            batch = batch.drop(columns=["fingerprint"], errors="ignore")
+            here = [f"{source}#{ref}" for ref in batch["record_ref"].tolist()]
             first_of = [seen.setdefault(fp, at) for fp, at in zip(prints, here, strict=True)]
             duplicate = pd.Series([f != h for f, h in zip(first_of, here, strict=True)])
             fresh = ~duplicate.to_numpy()

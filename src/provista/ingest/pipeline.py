@@ -12,6 +12,8 @@ import gc
 import hashlib
 import multiprocessing as mp
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -22,11 +24,10 @@ import pandas as pd
 from provista.engine import Engine, atomic_build
 from provista.errors import ProvistaError
 from provista.ingest.loader import (
-    Buffer,
-    Collector,
     LoadAccountingError,
     Loader,
     LoadSummary,
+    Spool,
     hospital_of,
 )
 from provista.ingest.mapping import SourceFormatError
@@ -191,9 +192,9 @@ def _tasks(root: Path, files: list[Path]) -> list[list[Path]]:
 
 def _run_task(
     task: tuple[int, list[Path]],
-) -> tuple[dict[str, list[pd.DataFrame]], LoadSummary, list[pd.DataFrame]]:
+) -> tuple[list[tuple[str, Path]], LoadSummary, list[pd.DataFrame]]:
     first_load_id, paths = task
-    sink = Collector()
+    sink = Spool(_TASK["spool"])
     loader = Loader(
         sink,
         _TASK["root"],
@@ -214,7 +215,32 @@ def _run_task(
         except (ValueError, KeyError, UnicodeError, AttributeError, TypeError, IndexError) as exc:
             # Malformed content the readers did not foresee: refuse the file, keep the build going.
             summary.failed.append(f"{path.name}: could not be read ({type(exc).__name__}: {exc})")
-    return sink.frames, summary, loader.raw_quarantine
+    return sink.close(), summary, loader.raw_quarantine
+
+
+# Spooled files a table gathers before the main process inserts them (one INSERT reads them all).
+INSERT_FILES = 16
+
+
+class _Inserts:
+    """The workers' spooled files, inserted table by table in batches of files, then deleted."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pending: dict[str, list[Path]] = {}
+
+    def add(self, files: list[tuple[str, Path]]) -> None:
+        for table, path in files:
+            self.pending.setdefault(table, []).append(path)
+            if len(self.pending[table]) >= INSERT_FILES:
+                self.flush(table)
+
+    def flush(self, table: str | None = None) -> None:
+        for name in [table] if table else list(self.pending):
+            paths = self.pending.pop(name, [])
+            self.engine.append_files(name, paths)
+            for path in paths:
+                path.unlink()
 
 
 def _load_all(
@@ -273,7 +299,9 @@ def _load_all(
         known=known,
         run_started=pd.Timestamp.now(),
     )
-    buffer = Buffer(engine)
+    spool = Path(tempfile.mkdtemp(prefix=".provista-spool-", dir=engine.path.parent))
+    _TASK["spool"] = spool
+    inserts = _Inserts(engine)
     raw: list[pd.DataFrame] = []
     done = 0
     try:
@@ -285,17 +313,16 @@ def _load_all(
             context.Pool(jobs, _init_worker, (dict(_TASK),)) if jobs > 1 else nullcontext() as pool,
         ):
             results = pool.imap(_run_task, tasks) if pool else map(_run_task, tasks)
-            for (frames, part, quarantined), (_, group) in zip(results, tasks, strict=True):
-                for table, chunk in frames.items():
-                    for frame in chunk:
-                        buffer.append(table, frame)
+            for (spooled, part, quarantined), (_, group) in zip(results, tasks, strict=True):
+                inserts.add(spooled)
                 summary.merge(part)
                 raw += quarantined
                 done += len(group)
                 report("load", done, len(unique))
+        inserts.flush()
     finally:
         _TASK.clear()
-    buffer.flush()
+        shutil.rmtree(spool, ignore_errors=True)
     return raw
 
 

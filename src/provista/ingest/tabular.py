@@ -62,11 +62,12 @@ def _frame(
     for source, field in mapping.columns.items():
         i = position[source]
         data[field] = [r[i].strip() if i < len(r) else "" for r in rows]
-    frame = pd.DataFrame(data, dtype=object)
     for field, codes in mapping.values.items():
-        frame[field] = [codes.get(v, v) for v in frame[field]]
-    frame["record_ref"] = [str(r) for r in refs]
-    frame["raw"] = raw
+        data[field] = [codes.get(v, v) for v in data[field]]
+    data["record_ref"] = [str(r) for r in refs]
+    data["raw"] = raw
+    # Python strings (object), not pandas' Arrow-backed default: the loader reads them value by value.
+    frame = pd.DataFrame(data, dtype=object)
     frame["malformed"] = [len(r) != width for r in rows]
     return frame
 
@@ -127,6 +128,8 @@ def read_csv_batches(
 
 
 def _cell(value: object) -> str:
+    if type(value) is str:  # most cells
+        return value
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
