@@ -3,6 +3,7 @@ identities in the warehouse, incremental and atomic loads, clear errors for bad 
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
@@ -16,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from provista.engine import DuckDBEngine
+from provista.ingest import tabular
 from provista.ingest.fhir import read_fhir
 from provista.ingest.mapping import SourceFormatError
 from provista.ingest.pipeline import build, ingest, quarantine_store
@@ -386,3 +388,32 @@ def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resourc
         {"record_ref": "p1-again", "duplicate_of": "hospitals/H1/Patient.ndjson#p1"}
     ]
     eng.close()
+
+
+def test_arrow_csv_reader_reads_every_line_as_the_csv_module_does(tmp_path: Path):
+    header = "患者编号,姓名,性别,出生日期,身份证号,联系电话,现住址,现住址区划代码"
+    lines = [
+        "P1,张三,男,1980-01-02,110101198001020016,13800000000,某路1号,330102",
+        '  P2 , 李四 ,女,1990-03-04,,,"杭州, 西湖",330106',  # padded fields, a quoted comma
+        "P3,王五,男",  # cut short: malformed, its fields kept in place
+        "P4,赵六,女,2000-01-01,,,,330102,extra",  # one field too many: malformed
+        '"P5","","1","","","","",""',  # quoted empty fields
+        'P6,a""b,男,1999-09-09,,,,330102',  # quotes inside an unquoted field are characters
+        "P7,\u3000周七\u3000,2,1970-07-07,,,,330102",  # ideographic spaces around the name
+    ]
+    path = tmp_path / "patients.csv"
+    path.write_bytes((header + "\n" + "\n".join(lines) + "\n").encode("gbk", errors="strict"))
+    mapping, _, batches = read_tabular(path, "patients.csv")
+    frame = pd.concat(list(batches), ignore_index=True)
+    assert frame["record_ref"].tolist() == ["1", "2", "3", "4", "5", "6", "7"]
+    assert frame["malformed"].tolist() == [False, False, True, True, False, False, False]
+    assert frame["raw"].tolist() == lines
+    refs = list(range(1, len(lines) + 1))
+    arrow = tabular._arrow_frame(mapping, header.split(","), lines, refs)
+    assert arrow is not None  # no line left to the csv module
+    pd.testing.assert_frame_equal(frame, arrow)
+    by_csv_module = tabular._rows_frame(mapping, header.split(","), list(csv.reader(lines)), lines, refs)
+    pd.testing.assert_frame_equal(arrow, by_csv_module)  # field by field, as the csv module parses
+    odd = tabular._arrow_frame(mapping, header.split(","), [*lines, 'P8,"open'], [*refs, 8])
+    assert odd is None  # an odd number of quotes: the csv module judges the batch
+    assert frame["name"].tolist()[:2] == ["张三", "李四"] and frame["name"].iloc[6] == "周七"
