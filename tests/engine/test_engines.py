@@ -9,11 +9,13 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
 from provista.engine import DuckDBEngine, EngineError, atomic_build, layout
+from provista.engine.duckdb import MEMORY_LIMIT, memory_bytes
 from provista.warehouse.marts import build_marts
 from provista.warehouse.schema import create_all
 
@@ -66,6 +68,23 @@ def test_table_statements_and_appends_mean_the_same(tmp_path: Path, engine_name:
     assert _read(target, "SELECT count(*) AS n FROM cleared")["n"].iloc[0] == 0
     types = dict(_read(target, "DESCRIBE t")[["column_name", "column_type"]].itertuples(index=False))
     assert types == {"k": "VARCHAR", "n": "INTEGER", "ts": "TIMESTAMP", "l": "BIGINT[]"}
+
+
+def test_spooled_parquet_files_are_appended_by_column_name(tmp_path: Path, engine_name: str) -> None:
+    """The loading workers' spool: files whose columns differ in order, presence and type (a column all
+    NULL in one file) go into the table by name, cast as appended frames are."""
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pd.DataFrame({"n": ["3", "4"], "k": ["a", "b"]}).to_parquet(first)
+    pd.DataFrame({"k": ["c"], "n": [None], "ts": [pd.Timestamp("2024-01-02 03:04")]}).to_parquet(second)
+    target = _target(tmp_path, engine_name)
+    with atomic_build(target, engine=engine_name) as db:
+        db.execute("CREATE TABLE t (k VARCHAR, n INTEGER, ts TIMESTAMP)")
+        db.append_files("t", [first, second])
+        db.append_files("t", [])
+    rows = _read(target, "SELECT k, n, ts FROM t ORDER BY k")
+    assert rows["k"].tolist() == ["a", "b", "c"]
+    assert [None if pd.isna(n) else int(n) for n in rows["n"]] == [3, 4, None]
+    assert rows["ts"].isna().tolist() == [True, True, False]
 
 
 def test_marts_mean_the_same_on_both_engines(tmp_path: Path, engine_name: str) -> None:
@@ -185,3 +204,24 @@ def test_spark_has_no_update_and_says_what_to_use(tmp_path: Path, spark_ready: N
             db.execute("UPDATE t SET x = 1")
         with pytest.raises(EngineError, match="in: SELECT nope"):
             db.frame("SELECT nope FROM t")
+
+
+def test_splink_and_the_warehouse_share_the_duckdb_memory_budget(tmp_path: Path) -> None:
+    """While Splink's scratch database works, the warehouse keeps a quarter of PROVISTA_DUCKDB_MEMORY
+    and Splink gets the rest; afterwards the warehouse has it all again and the scratch is closed."""
+    budget = memory_bytes(MEMORY_LIMIT)
+
+    def limit(con: object) -> int:
+        return memory_bytes(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[attr-defined]
+
+    with DuckDBEngine(tmp_path / "w.duckdb") as db:
+        with db.linkage_backend(tmp_path) as splink:
+            assert limit(db.con) == pytest.approx(budget / 4, rel=0.1)  # DuckDB shows one decimal
+            assert limit(splink._con) == pytest.approx(budget * 3 / 4, rel=0.1)  # DuckDB shows one decimal
+        assert limit(db.con) == pytest.approx(budget, rel=0.1)  # DuckDB shows one decimal
+        with pytest.raises(duckdb.Error):
+            splink._con.execute("SELECT 1")
+    assert memory_bytes("2GB") == 2_000_000_000 and memory_bytes("1.5GiB") == 3 * 2**29
+    assert memory_bytes("512 mb") == 512_000_000
+    with pytest.raises(EngineError, match="not an amount of memory"):
+        memory_bytes("lots")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,19 @@ def parquet_scan(files: Sequence[Path], by_name: bool = False) -> str:
     return f"read_parquet([{quoted}]{', union_by_name = true' if by_name else ''})"
 
 
-def linkage_backend(work_dir: Path | None = None) -> Any:
+def memory_bytes(text: str) -> int:
+    """Bytes of a DuckDB memory setting such as ``2GB``, ``1.5GiB`` or ``512MB``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?\s*", text, re.IGNORECASE)
+    if not match:
+        raise EngineError(
+            f"PROVISTA_DUCKDB_MEMORY={text!r} is not an amount of memory", hint="write it as 2GB or 512MB"
+        )
+    number, prefix, binary = match.groups()
+    power = "KMGT".find(prefix.upper()) + 1 if prefix else 0
+    return int(float(number) * (1024 if binary else 1000) ** power)
+
+
+def linkage_backend(work_dir: Path | None = None, memory: str = MEMORY_LIMIT) -> Any:
     """Splink's DuckDB backend on a scratch in-memory database (spilling to ``work_dir``).
 
     It samples records for u by the MD5 rule the Spark backend shares (``splink_dialects``).
@@ -39,7 +52,7 @@ def linkage_backend(work_dir: Path | None = None) -> Any:
     class _DuckDBAPI(DuckDBAPI):
         sql_dialect = SampledDuckDBDialect()
 
-    config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT}
+    config: dict[str, Any] = {"memory_limit": memory}
     if work_dir is not None:
         config["temp_directory"] = str(work_dir)
     return _DuckDBAPI(connection=duckdb.connect(":memory:", config=config))
@@ -162,9 +175,21 @@ class DuckDBEngine:
         """SQL: a number in [0, modulus) from ``expr``, the same on both engines (for sampling)."""
         return duckdb_hash_bucket(expr, modulus)
 
-    def linkage_backend(self, work_dir: Path | None = None) -> Any:
-        """Splink's DuckDB backend (a scratch database of its own, not the warehouse)."""
-        return linkage_backend(work_dir)
+    @contextmanager
+    def linkage_backend(self, work_dir: Path | None = None) -> Iterator[Any]:
+        """Splink's DuckDB backend: a scratch database of its own, not the warehouse, closed at the end.
+
+        The two databases share the memory budget (``PROVISTA_DUCKDB_MEMORY``): while Splink works, the
+        warehouse's connection keeps a quarter of it, Splink's database gets the rest.
+        """
+        budget = memory_bytes(MEMORY_LIMIT)
+        self.execute(f"SET memory_limit = '{budget // 4 >> 20}MiB'")
+        backend = linkage_backend(work_dir, f"{(budget - budget // 4) >> 20}MiB")
+        try:
+            yield backend
+        finally:
+            backend._con.close()
+            self.execute(f"SET memory_limit = '{budget >> 20}MiB'")
 
     def linkage_table(self, db: Any, sql: str, name: str, work_dir: Path) -> str:
         """Materialise the query's rows as table ``name`` in the linkage backend ``db`` (via Parquet)."""

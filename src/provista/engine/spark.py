@@ -368,8 +368,12 @@ class SparkEngine:
         """SQL: a number in [0, modulus) from ``expr``, the same on both engines (for sampling)."""
         return spark_hash_bucket(expr, modulus)
 
-    def linkage_backend(self, work_dir: Path | None = None) -> Any:
+    @contextmanager
+    def linkage_backend(self, work_dir: Path | None = None) -> Iterator[Any]:
         """Splink's Spark backend on this session, sampling records as the DuckDB backend does."""
+        yield self._linkage_backend(work_dir)
+
+    def _linkage_backend(self, work_dir: Path | None) -> Any:
         from splink.backends.spark import SparkAPI
 
         from provista.engine.splink_dialects import SampledSparkDialect

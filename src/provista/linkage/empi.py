@@ -90,27 +90,28 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
                 {feature_sql} FROM identity WHERE {drawn} < {int(share * 1e6)}"""
         report("linkage", 0, 3)
         quiet_splink()
-        db = engine.linkage_backend(work)
-        spec = settings(set(columns) | {"unique_id"}, dialect=engine.dialect)
-        model: dict[str, Any] | None = None
-        pairs = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
-        note = ""
-        if records < MIN_TRAINING_RECORDS:
-            note = f"{records} identity records: too few to learn from; linked by valid ID number only"
-        else:
-            try:
-                linker = Linker(
-                    db.register(engine.linkage_table(db, train_sql, "link_train", work)),
-                    spec,
-                    log_level=logging.ERROR,
-                )
-                model = train(linker, set(columns))
-            except TrainingError as exc:
-                note = f"{exc.message}; linked by valid ID number only"
-        report("linkage", 1, 3)
-        if model is not None:
-            reps = db.register(engine.linkage_table(db, reps_sql, "link_reps", work))
-            pairs = score(Linker(reps, model, log_level=logging.ERROR, validate_settings=False), SCORE_FLOOR)
+        with engine.linkage_backend(work) as db:
+            spec = settings(set(columns) | {"unique_id"}, dialect=engine.dialect)
+            model: dict[str, Any] | None = None
+            pairs = pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_weight", "match_probability"])
+            note = ""
+            if records < MIN_TRAINING_RECORDS:
+                note = f"{records} identity records: too few to learn from; linked by valid ID number only"
+            else:
+                try:
+                    linker = Linker(
+                        db.register(engine.linkage_table(db, train_sql, "link_train", work)),
+                        spec,
+                        log_level=logging.ERROR,
+                    )
+                    model = train(linker, set(columns))
+                except TrainingError as exc:
+                    note = f"{exc.message}; linked by valid ID number only"
+            report("linkage", 1, 3)
+            if model is not None:
+                reps = db.register(engine.linkage_table(db, reps_sql, "link_reps", work))
+                linker = Linker(reps, model, log_level=logging.ERROR, validate_settings=False)
+                pairs = score(linker, SCORE_FLOOR)
         report("linkage", 2, 3)
     representatives = int(engine.scalar("SELECT count(DISTINCT rep_key) FROM link_rep"))
     # A record taken out of its ID group (named in a correction) still links to it unless split from it.
