@@ -208,17 +208,23 @@ def test_spark_has_no_update_and_says_what_to_use(tmp_path: Path, spark_ready: N
 
 def test_splink_and_the_warehouse_share_the_duckdb_memory_budget(tmp_path: Path) -> None:
     """While Splink's scratch database works, the warehouse keeps a quarter of PROVISTA_DUCKDB_MEMORY
-    and Splink gets the rest; afterwards the warehouse has it all again and the scratch is closed."""
+    and Splink gets the rest (while the loading workers parse, it keeps half); afterwards the warehouse
+    has it all again and the scratch is closed."""
     budget = memory_bytes(MEMORY_LIMIT)
 
     def limit(con: object) -> int:
-        return memory_bytes(con.execute("SELECT current_setting('memory_limit')").fetchone()[0])  # type: ignore[attr-defined]
+        setting = con.execute("SELECT current_setting('memory_limit')").fetchone()  # type: ignore[attr-defined]
+        return memory_bytes(setting[0])
 
     with DuckDBEngine(tmp_path / "w.duckdb") as db:
         with db.linkage_backend(tmp_path) as splink:
-            assert limit(db.con) == pytest.approx(budget / 4, rel=0.1)  # DuckDB shows one decimal
-            assert limit(splink._con) == pytest.approx(budget * 3 / 4, rel=0.1)  # DuckDB shows one decimal
-        assert limit(db.con) == pytest.approx(budget, rel=0.1)  # DuckDB shows one decimal
+            # rel=0.1: DuckDB shows the setting with one decimal (1.3 GiB)
+            assert limit(db.con) == pytest.approx(budget / 4, rel=0.1)
+            assert limit(splink._con) == pytest.approx(budget * 3 / 4, rel=0.1)
+        assert limit(db.con) == pytest.approx(budget, rel=0.1)
+        with db.memory_share(0.5) as rest:  # while the loading workers parse
+            assert limit(db.con) == pytest.approx(budget / 2, rel=0.1) and rest == budget - budget // 2
+        assert limit(db.con) == pytest.approx(budget, rel=0.1)
         with pytest.raises(duckdb.Error):
             splink._con.execute("SELECT 1")
     assert memory_bytes("2GB") == 2_000_000_000 and memory_bytes("1.5GiB") == 3 * 2**29

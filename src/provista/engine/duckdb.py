@@ -176,20 +176,30 @@ class DuckDBEngine:
         return duckdb_hash_bucket(expr, modulus)
 
     @contextmanager
+    def memory_share(self, fraction: float) -> Iterator[int]:
+        """Within the block the warehouse's connection keeps ``fraction`` of the memory budget
+        (``PROVISTA_DUCKDB_MEMORY``); yields the bytes left for others (the loading workers, Splink)."""
+        budget = memory_bytes(MEMORY_LIMIT)
+        kept = int(budget * fraction)
+        self.execute(f"SET memory_limit = '{kept >> 20}MiB'")
+        try:
+            yield budget - kept
+        finally:
+            self.execute(f"SET memory_limit = '{budget >> 20}MiB'")
+
+    @contextmanager
     def linkage_backend(self, work_dir: Path | None = None) -> Iterator[Any]:
         """Splink's DuckDB backend: a scratch database of its own, not the warehouse, closed at the end.
 
-        The two databases share the memory budget (``PROVISTA_DUCKDB_MEMORY``): while Splink works, the
-        warehouse's connection keeps a quarter of it, Splink's database gets the rest.
+        The two databases share the memory budget: while Splink works, the warehouse's connection keeps a
+        quarter of it and Splink's database gets the rest.
         """
-        budget = memory_bytes(MEMORY_LIMIT)
-        self.execute(f"SET memory_limit = '{budget // 4 >> 20}MiB'")
-        backend = linkage_backend(work_dir, f"{(budget - budget // 4) >> 20}MiB")
-        try:
-            yield backend
-        finally:
-            backend._con.close()
-            self.execute(f"SET memory_limit = '{budget >> 20}MiB'")
+        with self.memory_share(0.25) as rest:
+            backend = linkage_backend(work_dir, f"{rest >> 20}MiB")
+            try:
+                yield backend
+            finally:
+                backend._con.close()
 
     def linkage_table(self, db: Any, sql: str, name: str, work_dir: Path) -> str:
         """Materialise the query's rows as table ``name`` in the linkage backend ``db`` (via Parquet)."""

@@ -369,6 +369,11 @@ class SparkEngine:
         return spark_hash_bucket(expr, modulus)
 
     @contextmanager
+    def memory_share(self, fraction: float) -> Iterator[int]:
+        """Nothing to share: the driver's memory is Spark's own (``PROVISTA_SPARK_DRIVER_MEMORY``)."""
+        yield 0
+
+    @contextmanager
     def linkage_backend(self, work_dir: Path | None = None) -> Iterator[Any]:
         """Splink's Spark backend on this session, sampling records as the DuckDB backend does."""
         yield self._linkage_backend(work_dir)

@@ -308,8 +308,11 @@ def _load_all(
         # forkserver, not fork: a process that already ran DuckDB or Splink threads (a server, a test
         # session) must not fork them mid-lock; each worker gets the task once, pickled.
         context = mp.get_context("forkserver")
+        # The main process only inserts the workers' Parquet files: its database keeps half the memory
+        # budget while the workers parse (each holds a file's rows).
         with (
             _batch_gc(),
+            engine.memory_share(0.5),
             context.Pool(jobs, _init_worker, (dict(_TASK),)) if jobs > 1 else nullcontext() as pool,
         ):
             results = pool.imap(_run_task, tasks) if pool else map(_run_task, tasks)
