@@ -19,6 +19,7 @@ import pytest
 from provista.engine import DuckDBEngine
 from provista.ingest import tabular
 from provista.ingest.fhir import read_fhir
+from provista.ingest.loader import Spool, SpoolError
 from provista.ingest.mapping import SourceFormatError
 from provista.ingest.pipeline import build, ingest, quarantine_store
 from provista.ingest.tabular import detect_encoding, read_tabular
@@ -357,7 +358,11 @@ def test_a_re_sent_export_only_adds_its_new_records(
     assert summary.duplicates == entry["rows"]
 
 
-def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resources_merged(tmp_path: Path):
+# Folders named like Hive partitions or glob patterns must not change what the spool files hold.
+@pytest.mark.parametrize("folder_name", ["year=2025", "exports [a]"])
+def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resources_merged(
+    tmp_path: Path, folder_name: str
+):
     patient = {
         "resourceType": "Patient",
         "id": "p1",
@@ -371,23 +376,30 @@ def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resourc
         json.dumps([1, 2]),  # JSON, but not a resource
         "{not json",
         json.dumps({**patient, "id": "p1-again"}),  # the same record sent again under a new id
+        json.dumps({"resourceType": "Patient", "id": "bad", "name": 5}),  # a resource that cannot be read
+        json.dumps({"resourceType": "Patient", "id": "bad-again", "name": 5}),  # ... sent again
     ]
-    folder = tmp_path / "sources/hospitals/H1"
+    root = tmp_path / folder_name
+    folder = root / "sources/hospitals/H1"
     folder.mkdir(parents=True)
     (folder / "Patient.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    summary = build(tmp_path / "sources", tmp_path / "w.duckdb", KEY)
+    summary = build(root / "sources", root / "w.duckdb", KEY)
     assert summary.failed == []
-    assert (summary.rows_in, summary.loaded, summary.duplicates, summary.quarantined) == (4, 1, 1, 2)
-    eng = DuckDBEngine(tmp_path / "w.duckdb", read_only=True)
+    assert (summary.rows_in, summary.loaded, summary.duplicates, summary.quarantined) == (6, 1, 2, 3)
+    eng = DuckDBEngine(root / "w.duckdb", read_only=True)
     held = eng.frame("SELECT record_ref, reason_code FROM quarantine ORDER BY record_ref")
     assert held.to_dict("records") == [
         {"record_ref": "line 2", "reason_code": "STRUCTURE"},
         {"record_ref": "line 3", "reason_code": "STRUCTURE"},
+        {"record_ref": "line 5", "reason_code": "STRUCTURE"},
     ]
-    assert eng.frame("SELECT record_ref, duplicate_of FROM merged").to_dict("records") == [
-        {"record_ref": "p1-again", "duplicate_of": "hospitals/H1/Patient.ndjson#p1"}
+    assert eng.frame("SELECT record_ref, duplicate_of FROM merged ORDER BY 1").to_dict("records") == [
+        {"record_ref": "line 6", "duplicate_of": "hospitals/H1/Patient.ndjson#line 5"},
+        {"record_ref": "p1-again", "duplicate_of": "hospitals/H1/Patient.ndjson#p1"},
     ]
+    assert "year" not in eng.frame("SELECT * FROM patient_record LIMIT 0").columns
     eng.close()
+    assert not list(root.glob(".provista-spool-*"))  # the spool is removed
 
 
 def test_arrow_csv_reader_reads_every_line_as_the_csv_module_does(tmp_path: Path):
@@ -417,3 +429,12 @@ def test_arrow_csv_reader_reads_every_line_as_the_csv_module_does(tmp_path: Path
     odd = tabular._arrow_frame(mapping, header.split(","), [*lines, 'P8,"open'], [*refs, 8])
     assert odd is None  # an odd number of quotes: the csv module judges the batch
     assert frame["name"].tolist()[:2] == ["张三", "李四"] and frame["name"].iloc[6] == "周七"
+
+
+def test_a_spool_that_cannot_write_stops_the_build_and_keeps_its_rows(tmp_path: Path):
+    spool = Spool(tmp_path, rows=2)
+    spool.append("merged", pd.DataFrame({"record_ref": ["1"]}))
+    with pytest.raises(SpoolError, match="could not write merged rows"):
+        spool.append("merged", pd.DataFrame({"record_ref": [2]}))  # a column of text and numbers
+    assert len(spool.frames["merged"]) == 2 and spool.files == []  # nothing dropped on the way
+    assert issubclass(SpoolError, RuntimeError) and not issubclass(SpoolError, ValueError | TypeError)

@@ -25,16 +25,23 @@ def parquet_scan(files: Sequence[Path], by_name: bool = False) -> str:
     """SQL reading the Parquet ``files`` as one relation; ``by_name``: files whose columns differ (in
     order, or a column absent or all NULL in some) are matched by column name."""
     quoted = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{quoted}]{', union_by_name = true' if by_name else ''})"
+    # hive_partitioning off: a folder named key=value in the path must not become a column
+    return f"read_parquet([{quoted}], hive_partitioning = false{', union_by_name = true' if by_name else ''})"
 
 
 def memory_bytes(text: str) -> int:
     """Bytes of a DuckDB memory setting such as ``2GB``, ``1.5GiB`` or ``512MB``."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?)B?\s*", text, re.IGNORECASE)
-    if not match:
-        raise EngineError(
-            f"PROVISTA_DUCKDB_MEMORY={text!r} is not an amount of memory", hint="write it as 2GB or 512MB"
-        )
+    if not match:  # another spelling DuckDB accepts ("2 gigabytes"): as DuckDB reads it
+        try:
+            with duckdb.connect(":memory:", config={"memory_limit": text}) as con:
+                shown = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        except duckdb.Error:
+            raise EngineError(
+                f"PROVISTA_DUCKDB_MEMORY={text!r} is not an amount of memory",
+                hint="write it as 2GB or 512MB",
+            ) from None
+        return memory_bytes(shown)
     number, prefix, binary = match.groups()
     power = "KMGT".find(prefix.upper()) + 1 if prefix else 0
     return int(float(number) * (1024 if binary else 1000) ** power)

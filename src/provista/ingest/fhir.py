@@ -267,6 +267,7 @@ def read_fhir(path: Path, source: str) -> dict[str, pd.DataFrame]:
         for line_no, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
+            resource = None
             try:
                 resource = json.loads(line)
                 table = TABLE_OF.get(resource.get("resourceType", ""))
@@ -283,7 +284,12 @@ def read_fhir(path: Path, source: str) -> dict[str, pd.DataFrame]:
             except (json.JSONDecodeError, AttributeError, TypeError, IndexError):
                 kind = path.stem if path.stem in TABLE_OF else "Unknown"
                 records[TABLE_OF.get(kind, "unparsed")].append(
-                    {"record_ref": f"line {line_no}", "raw": line, "fingerprint": line, "malformed": True}
+                    {
+                        "record_ref": f"line {line_no}",
+                        "raw": line,
+                        "fingerprint": _without_id(resource) if isinstance(resource, dict) else line,
+                        "malformed": True,
+                    }
                 )
     else:
         try:

@@ -97,6 +97,10 @@ def _fingerprint(batch: pd.DataFrame) -> list[str]:
     return [hashlib.blake2b(t.encode(), digest_size=16).hexdigest() for t in texts.tolist()]
 
 
+class SpoolError(ProvistaError, RuntimeError):
+    """A worker could not write its rows for the main process (disk full, a column Arrow cannot store)."""
+
+
 # Rows a spool gathers for a table before writing them as one Parquet file.
 SPOOL_ROWS = 100_000
 
@@ -123,13 +127,21 @@ class Spool:
             self._write(table)
 
     def _write(self, table: str) -> None:
-        frames = self.frames.pop(table, [])
-        self.count[table] = 0
+        frames = self.frames.get(table, [])
         if frames:
             path = self.folder / f"{table}-{uuid.uuid4().hex}.parquet"
-            rows = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
-            pq.write_table(rows, path)
+            try:
+                rows = pa.Table.from_pandas(pd.concat(frames, ignore_index=True), preserve_index=False)
+                pq.write_table(rows, path)
+            except (pa.ArrowException, OSError) as exc:
+                # Not a reader's error about one file: the build stops (nothing is swapped in).
+                raise SpoolError(
+                    f"could not write {table} rows to {path}: {exc}",
+                    hint="check the free disk space beside the warehouse",
+                ) from exc
             self.files.append((table, path))
+        self.frames.pop(table, None)
+        self.count[table] = 0
 
     def close(self) -> list[tuple[str, Path]]:
         """Write what is still gathered; every file written, with its table, in the order written."""

@@ -299,7 +299,11 @@ def _load_all(
         known=known,
         run_started=pd.Timestamp.now(),
     )
-    spool = Path(tempfile.mkdtemp(prefix=".provista-spool-", dir=engine.path.parent))
+    # Beside the warehouse (same disk), unless its path has characters DuckDB reads as a glob pattern.
+    near = engine.path.parent
+    spool = Path(
+        tempfile.mkdtemp(prefix=".provista-spool-", dir=None if set("*?[]{}") & set(str(near)) else near)
+    )
     _TASK["spool"] = spool
     inserts = _Inserts(engine)
     raw: list[pd.DataFrame] = []

@@ -100,13 +100,14 @@ def _arrow_frame(
     mapping: TableMapping, header: list[str], lines: list[str], refs: list[int]
 ) -> pd.DataFrame | None:
     """A batch parsed by Arrow's CSV reader (C++, several times faster than the csv module); None where
-    a line has an odd number of quotes, which only the csv module's parse judges (a field may span lines).
+    a line has an odd number of quotes, which only the csv module's parse judges (a field may span lines),
+    or is longer than the csv module's field limit.
 
     Arrow passes over a line without the header's number of fields; such lines are parsed by the csv
     module and put back in their place, marked malformed.
     """
-    if any(line.count('"') % 2 for line in lines):
-        return None
+    if any(line.count('"') % 2 for line in lines) or max(map(len, lines)) > csv.field_size_limit():
+        return None  # the csv module refuses a field over its limit; Arrow would take it
     width = len(header)
     skipped: list[int] = []
 
