@@ -1,12 +1,12 @@
 """The distributed engine: Apache Spark (PySpark), in local mode by default, on a cluster by configuration.
 
-Design: the parse / normalise / validate workers stay Python and hand pandas frames to the engine, as they
-do for DuckDB. A warehouse is a directory (``layout.py``): each build writes a new version, one Parquet
-folder per table, and swaps a pointer when it succeeds. Inside a build, every table is a temporary view
-over its folder, so the pipeline's SQL (portable between DuckDB and Spark SQL) and the marts' Ibis
-expressions (compiled by Ibis's PySpark backend) run unchanged. The engine accepts DuckDB's table DDL
-(``CREATE [OR REPLACE] [TEMP] TABLE t (cols)`` / ``... AS query``, ``INSERT INTO t [BY NAME] query``,
-``DELETE FROM t``, ``DROP TABLE``) and translates it to Parquet writes; it has no ``UPDATE``
+Design: the parse / normalise / validate workers stay Python and hand their rows to the engine as Parquet
+files (``append_files``), as they do for DuckDB. A warehouse is a directory (``layout.py``): each build
+writes a new version, one Parquet folder per table, and swaps a pointer when it succeeds. Inside a build,
+every table is a temporary view over its folder, so the pipeline's SQL (portable between DuckDB and Spark
+SQL) and the marts' Ibis expressions (compiled by Ibis's PySpark backend) run unchanged. The engine accepts
+DuckDB's table DDL (``CREATE [OR REPLACE] [TEMP] TABLE t (cols)`` / ``... AS query``, ``INSERT INTO t [BY
+NAME] query``, ``DELETE FROM t``, ``DROP TABLE``) and translates it to Parquet writes; it has no ``UPDATE``
 (``set_from`` says what to set instead). Rows appended from pandas are cast by DuckDB's own rules before
 they reach Spark, so that both engines store the same values. The warehouse holds no time zones: every
 timestamp is a wall-clock ``timestamp_ntz``.
