@@ -87,6 +87,32 @@ def test_spooled_parquet_files_are_appended_by_column_name(tmp_path: Path, engin
     assert rows["ts"].isna().tolist() == [True, True, False]
 
 
+def test_large_appends_reach_spark_in_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark_ready: None
+) -> None:
+    """Rows go to Spark a chunk at a time (a 2 GB driver cannot hold 16 spool files at once): every row
+    arrives once, whatever the chunk size."""
+    from provista.engine import spark
+
+    monkeypatch.setattr(spark, "APPEND_CHUNK_ROWS", 3)
+    files = []
+    for i in range(2):
+        files.append(tmp_path / f"{i}.parquet")
+        pd.DataFrame({"k": [f"{i}-{j}" for j in range(5)], "n": [str(j) for j in range(5)]}).to_parquet(
+            files[-1]
+        )
+    target = _target(tmp_path, "spark")
+    with atomic_build(target, engine="spark") as db:
+        db.execute("CREATE TABLE t (k VARCHAR, n INTEGER)")
+        db.append_files("t", files)
+        db.append("t", pd.DataFrame({"k": ["x"], "n": [7]}))
+    rows = _read(target, "SELECT k, n FROM t ORDER BY k")
+    assert rows["k"].tolist() == [f"{i}-{j}" for i in range(2) for j in range(5)] + ["x"]
+    assert rows["n"].tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 7]
+    folder = layout.table_folders(layout.current_version(target))["t"]
+    assert len(layout.parquet_files(folder)) >= 5  # 10 spooled rows in chunks of 3: four writes, then one
+
+
 def test_marts_mean_the_same_on_both_engines(tmp_path: Path, engine_name: str) -> None:
     """Bed-days count midnights between the dates (a same-day stay counts one), weeks start on Monday,
     a month without open beds has no occupancy rate (not infinity, not an error)."""

@@ -44,6 +44,10 @@ from provista.engine.duckdb import DuckDBEngine, parquet_scan
 from provista.engine.sampling import spark_hash_bucket
 
 _SESSION: SparkSession | None = None
+# Rows handed to Spark at a time: createDataFrame ships local rows inside the task, through the driver's
+# heap. The loading workers' spool inserts 16 files of 100,000 rows at once, which ran the default 2 GB
+# driver out of memory at the small province; 250,000 rows is what the loader handed over before the spool.
+APPEND_CHUNK_ROWS = 250_000
 
 _CREATE = re.compile(
     r"^\s*CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?P<temp>TEMP(?:ORARY)?\s+)?TABLE\s+"
@@ -331,8 +335,9 @@ class SparkEngine:
         finally:
             con.close()
         with _errors(f"append to {table}"):
-            spark_rows = self.spark.createDataFrame(rows, schema=schema)
-            spark_rows.write.mode("append").parquet(str(self._folders[table]))
+            for start in range(0, max(rows.num_rows, 1), APPEND_CHUNK_ROWS):
+                part = self.spark.createDataFrame(rows.slice(start, APPEND_CHUNK_ROWS), schema=schema)
+                part.write.mode("append").parquet(str(self._folders[table]))
         self._register(table, self._folders[table], schema, table in self._temporary)
 
     def set_from(self, table: str, column: str, source: str, keys: Sequence[str]) -> None:
