@@ -44,10 +44,11 @@ from provista.engine.duckdb import DuckDBEngine, parquet_scan
 from provista.engine.sampling import spark_hash_bucket
 
 _SESSION: SparkSession | None = None
-# Rows handed to Spark at a time: createDataFrame ships local rows inside the task, through the driver's
-# heap. The loading workers' spool inserts 16 files of 100,000 rows at once, which ran the default 2 GB
-# driver out of memory at the small province; 250,000 rows is what the loader handed over before the spool.
-APPEND_CHUNK_ROWS = 250_000
+# Bytes of rows (Arrow) handed to Spark at a time: createDataFrame ships local rows inside its tasks,
+# serialised through the driver's heap. The loading workers' spool inserts 16 files of 100,000 rows at once,
+# which ran the default 2 GB driver out of memory (Java heap space) at the small province, and so did
+# chunks of 250,000 rows of the identity table (its token lists make wide rows).
+APPEND_CHUNK_BYTES = 32 << 20
 
 _CREATE = re.compile(
     r"^\s*CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?P<temp>TEMP(?:ORARY)?\s+)?TABLE\s+"
@@ -335,8 +336,9 @@ class SparkEngine:
         finally:
             con.close()
         with _errors(f"append to {table}"):
-            for start in range(0, max(rows.num_rows, 1), APPEND_CHUNK_ROWS):
-                part = self.spark.createDataFrame(rows.slice(start, APPEND_CHUNK_ROWS), schema=schema)
+            step = max(1, rows.num_rows * APPEND_CHUNK_BYTES // max(rows.nbytes, 1))
+            for start in range(0, max(rows.num_rows, 1), step):
+                part = self.spark.createDataFrame(rows.slice(start, step), schema=schema)
                 part.write.mode("append").parquet(str(self._folders[table]))
         self._register(table, self._folders[table], schema, table in self._temporary)
 
