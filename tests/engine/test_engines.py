@@ -87,30 +87,33 @@ def test_spooled_parquet_files_are_appended_by_column_name(tmp_path: Path, engin
     assert rows["ts"].isna().tolist() == [True, True, False]
 
 
-def test_large_appends_reach_spark_in_chunks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark_ready: None
-) -> None:
-    """Rows go to Spark a few megabytes at a time (a 2 GB driver cannot hold 16 spool files at once): every
-    row arrives once, whatever the chunk size."""
-    from provista.engine import spark
-
-    monkeypatch.setattr(spark, "APPEND_CHUNK_BYTES", 30)  # a few rows at a time
+def test_spark_appends_do_not_pass_rows_through_the_driver(tmp_path: Path, spark_ready: None) -> None:
+    """Appended rows become Parquet files of the table written by this process: createDataFrame would ship
+    them inside Spark's tasks through the driver's heap (the small province ran a 2 GB driver out of
+    memory). Every row arrives once; each append adds one file."""
     files = []
     for i in range(2):
         files.append(tmp_path / f"{i}.parquet")
-        pd.DataFrame({"k": [f"{i}-{j}" for j in range(5)], "n": [str(j) for j in range(5)]}).to_parquet(
-            files[-1]
-        )
+        frame = pd.DataFrame({"k": [f"{i}-{j}" for j in range(5)], "n": [str(j) for j in range(5)]})
+        frame.to_parquet(files[-1])
     target = _target(tmp_path, "spark")
     with atomic_build(target, engine="spark") as db:
-        db.execute("CREATE TABLE t (k VARCHAR, n INTEGER)")
-        db.append_files("t", files)
-        db.append("t", pd.DataFrame({"k": ["x"], "n": [7]}))
-    rows = _read(target, "SELECT k, n FROM t ORDER BY k")
+        db.execute("CREATE TABLE t (k VARCHAR, n INTEGER, ts TIMESTAMP)")
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("rows went through createDataFrame")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(db.spark, "createDataFrame", refuse)
+            db.append_files("t", files)
+            db.append("t", pd.DataFrame({"k": ["x"], "n": [7], "ts": [pd.Timestamp("2024-03-05 08:30")]}))
+        assert db.frame("SELECT count(*) AS n FROM t")["n"].iloc[0] == 11  # Spark reads them
+    rows = _read(target, "SELECT k, n, ts FROM t ORDER BY k")
     assert rows["k"].tolist() == [f"{i}-{j}" for i in range(2) for j in range(5)] + ["x"]
     assert rows["n"].tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 7]
+    assert rows["ts"].tolist()[-1] == pd.Timestamp("2024-03-05 08:30")  # a wall-clock time stays one
     folder = layout.table_folders(layout.current_version(target))["t"]
-    assert len(layout.parquet_files(folder)) >= 5  # 10 spooled rows in several writes, then one more
+    assert len([f for f in layout.parquet_files(folder) if f.name != "part-empty.parquet"]) == 2
 
 
 def test_marts_mean_the_same_on_both_engines(tmp_path: Path, engine_name: str) -> None:

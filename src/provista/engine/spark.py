@@ -44,11 +44,6 @@ from provista.engine.duckdb import DuckDBEngine, parquet_scan
 from provista.engine.sampling import spark_hash_bucket
 
 _SESSION: SparkSession | None = None
-# Bytes of rows (Arrow) handed to Spark at a time: createDataFrame ships local rows inside its tasks,
-# serialised through the driver's heap. The loading workers' spool inserts 16 files of 100,000 rows at once,
-# which ran the default 2 GB driver out of memory (Java heap space) at the small province, and so did
-# chunks of 250,000 rows of the identity table (its token lists make wide rows).
-APPEND_CHUNK_BYTES = 32 << 20
 
 _CREATE = re.compile(
     r"^\s*CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?P<temp>TEMP(?:ORARY)?\s+)?TABLE\s+"
@@ -335,11 +330,13 @@ class SparkEngine:
             raise EngineError(f"rows for {table} do not fit its columns: {exc}") from exc
         finally:
             con.close()
+        # Written as a Parquet file of the table's folder by this process, not through createDataFrame:
+        # that ships the rows inside Spark's tasks through the driver's heap, and the loading workers' spool
+        # (16 files of 100,000 rows at a time) ran the default 2 GB driver out of memory at the small
+        # province even a few megabytes at a time. The folder is what the executors read (on a cluster it
+        # is on the shared file system, as the whole warehouse must be).
         with _errors(f"append to {table}"):
-            step = max(1, rows.num_rows * APPEND_CHUNK_BYTES // max(rows.nbytes, 1))
-            for start in range(0, max(rows.num_rows, 1), step):
-                part = self.spark.createDataFrame(rows.slice(start, step), schema=schema)
-                part.write.mode("append").parquet(str(self._folders[table]))
+            _write_rows(self._folders[table], schema, rows)
         self._register(table, self._folders[table], schema, table in self._temporary)
 
     def set_from(self, table: str, column: str, source: str, keys: Sequence[str]) -> None:
@@ -537,6 +534,19 @@ def _write_empty(folder: Path, schema: T.StructType) -> None:
     from pyspark.sql.pandas.types import to_arrow_schema
 
     pq.write_table(pa.Table.from_pylist([], to_arrow_schema(schema)), folder / "part-empty.parquet")
+
+
+def _write_rows(folder: Path, schema: T.StructType, rows: Any) -> None:
+    """Rows (an Arrow table whose columns are already of the table's types) as a new Parquet file of the
+    table's folder, in Spark's Arrow types: timestamps as UTC instants, which is how the session (time
+    zone UTC) reads and writes them."""
+    import pyarrow.parquet as pq
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"part-{uuid.uuid4().hex}.parquet"
+    pq.write_table(rows.cast(to_arrow_schema(schema)), folder / f".{name}.tmp")
+    (folder / f".{name}.tmp").rename(folder / name)  # a reader never lists half a file
 
 
 @contextmanager
