@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from pathlib import Path
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -104,7 +105,7 @@ def test_spark_appends_do_not_pass_rows_through_the_driver(tmp_path: Path, spark
             raise AssertionError("rows went through createDataFrame")
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(db.spark, "createDataFrame", refuse)
+            patch.setattr(cast(Any, db).spark, "createDataFrame", refuse)
             db.append_files("t", files)
             db.append("t", pd.DataFrame({"k": ["x"], "n": [7], "ts": [pd.Timestamp("2024-03-05 08:30")]}))
         assert db.frame("SELECT count(*) AS n FROM t")["n"].iloc[0] == 11  # Spark reads them
