@@ -45,11 +45,14 @@ def floor(sources: Path, work: Path) -> tuple[float, int]:
             src = work / f"{k}.csv"
             src.write_bytes(raw.decode("gb18030").encode("utf-8"))
         out = work / f"{k}.parquet"
-        con.execute(
+        rows += con.execute(
             f"COPY (SELECT * FROM read_csv('{src}', all_varchar=true, null_padding=true, "
             f"ignore_errors=true)) TO '{out}' (FORMAT PARQUET)"
-        )
-        rows += con.execute(f"SELECT count(*) FROM '{out}'").fetchall()[0][0]
+        ).fetchall()[0][0]
+        # written and closed, then removed: at the large scale the copies would not fit beside the build
+        out.unlink()
+        if src != path:
+            src.unlink()
     return time.perf_counter() - start, rows
 
 

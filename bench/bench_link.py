@@ -1,4 +1,4 @@
-"""Benchmark the person index: linkage throughput and accuracy, beside Splink's published figure.
+"""Benchmark the person index: linkage throughput and accuracy, beside Splink's plain recipe.
 
     python bench/bench_link.py [--scale small] [--sources DIR] [--warehouse FILE]
 

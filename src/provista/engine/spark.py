@@ -7,8 +7,9 @@ every table is a temporary view over its folder, so the pipeline's SQL (portable
 SQL) and the marts' Ibis expressions (compiled by Ibis's PySpark backend) run unchanged. The engine accepts
 DuckDB's table DDL (``CREATE [OR REPLACE] [TEMP] TABLE t (cols)`` / ``... AS query``, ``INSERT INTO t [BY
 NAME] query``, ``DELETE FROM t``, ``DROP TABLE``) and translates it to Parquet writes; it has no ``UPDATE``
-(``set_from`` says what to set instead). Rows appended from pandas are cast by DuckDB's own rules before
-they reach Spark, so that both engines store the same values. The warehouse holds no time zones: every
+(``set_from`` says what to set instead). Appended rows are cast by DuckDB's own rules and written as
+Parquet files of the table's folder by this process (not through the driver's heap), so that both engines
+store the same values. The warehouse holds no time zones: every
 timestamp is a wall-clock ``timestamp_ntz``.
 
 Configuration (environment): ``PROVISTA_SPARK_MASTER`` (default ``local[2]``) or ``PROVISTA_SPARK_REMOTE``
@@ -538,8 +539,7 @@ def _write_empty(folder: Path, schema: T.StructType) -> None:
 
 def _write_rows(folder: Path, schema: T.StructType, rows: Any) -> None:
     """Rows (an Arrow table whose columns are already of the table's types) as a new Parquet file of the
-    table's folder, in Spark's Arrow types: timestamps as UTC instants, which is how the session (time
-    zone UTC) reads and writes them."""
+    table's folder, in the Arrow types Spark itself gives the table's schema (``to_arrow_schema``)."""
     import pyarrow.parquet as pq
     from pyspark.sql.pandas.types import to_arrow_schema
 
