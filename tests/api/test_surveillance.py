@@ -3,6 +3,9 @@ and roles, small cells hidden from the public."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
 import pytest
 
 from tests.api.conftest import login
@@ -128,3 +131,25 @@ def test_clusters_and_a_bad_disease(app) -> None:  # type: ignore[no-untyped-def
     assert 118 < top["lon"] < 123 and 27 < top["lat"] < 31.5
     bad = client.get("/api/surveillance/curve?disease=nothing")
     assert bad.status_code == 422 and "no disease 'nothing'" in bad.json()["detail"]
+
+
+def test_a_period_beyond_the_records_is_clipped_to_the_onsets_on_record(app, db) -> None:  # type: ignore[no-untyped-def]
+    """The fuzzer asked for 0001-01-01 to 9999-12-31: half a million weeks per county ran the test process
+    out of memory. The weeks outside the onsets on record hold no data, so the period stops at them."""
+    client = login(app, "admin")
+    first, last = (
+        pd.Timestamp(d).date()
+        for d in db.execute("SELECT min(onset_date), max(onset_date) FROM case_report").fetchone()
+    )
+    wide = "from=0001-01-01&to=9999-12-31"
+    inc = client.get(f"/api/surveillance/incidence?disease={FLU}&{wide}").json()
+    weeks = [dt.date.fromisoformat(w) for w in inc["weeks"]]
+    assert weeks[0] >= first and weeks[-1] + dt.timedelta(days=6) <= last
+    assert weeks[0] - dt.timedelta(days=7) < first  # the first whole week on record, not a later one
+    assert weeks[-1] + dt.timedelta(days=13) > last
+    curve = client.get(f"/api/surveillance/curve?disease={FLU}&{wide}&interval=day").json()
+    assert curve["points"][0][0] == inc["weeks"][0] and len(curve["points"]) == 7 * len(weeks)
+    later = client.get(f"/api/surveillance/curve?from={last + dt.timedelta(days=30)}&to=9999-12-31")
+    assert (
+        later.status_code == 422 and f"onsets on record run from {first} to {last}" in later.json()["detail"]
+    )

@@ -48,16 +48,24 @@ def onset_span(engine: DuckDBEngine) -> tuple[date, date]:
 
 
 def study_period(engine: DuckDBEngine, start: date | None, end: date | None) -> tuple[date, date]:
-    """The whole ISO weeks (Monday to Sunday) inside [start, end]; by default the last ``WEEKS_SCANNED``
-    whole weeks on record (a week cut by the first or last report would look low)."""
+    """The whole ISO weeks (Monday to Sunday) inside [start, end] and inside the onsets on record; by
+    default the last ``WEEKS_SCANNED`` whole weeks on record (a week cut by the first or last report would
+    look low).
+
+    A period is clipped to the onsets on record: weeks before the first report or after the last hold no
+    data, not zero cases, and a period such as 0001-01-01 to 9999-12-31 would otherwise make tables of half
+    a million weeks per county."""
     first, last = onset_span(engine)
-    end = end or last
-    start = start or max(first, end - timedelta(weeks=WEEKS_SCANNED))
+    asked = (start, end)
+    end = min(end or last, last)
+    start = max(start or end - timedelta(weeks=WEEKS_SCANNED), first)
     week_one = monday(start + timedelta(days=6))  # the first Monday on or after start
     week_last = monday(end + timedelta(days=1)) - timedelta(days=1)  # the last Sunday on or before end
     if week_last < week_one:
         raise SurveillanceInputError(
-            f"no whole week (Monday to Sunday) between {start} and {end}", hint="give a longer period"
+            f"no whole week (Monday to Sunday) of case reports between {asked[0] or start} and "
+            f"{asked[1] or end}: onsets on record run from {first} to {last}",
+            hint="give a period of at least a week inside the onsets on record",
         )
     return week_one, week_last
 
