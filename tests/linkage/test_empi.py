@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from provista.engine import DuckDBEngine
 from provista.ingest.pipeline import build
 from provista.linkage.evaluate import score_person_index
 from provista.linkage.explain import explain
+from provista.linkage.model import score
 from provista.linkage.overrides import OverrideError, effective, history, record
 from tests.conftest import KEY
 
@@ -114,3 +116,33 @@ def test_the_empi_commands(warehouse: Path, tmp_path: Path, monkeypatch: pytest.
     assert done.exit_code == 0 and "next `provista build`" in done.output
     listed = runner.invoke(app, ["empi", "history", "--warehouse", str(copy)], env=env)
     assert "dr.wang" in listed.output and "father and son" in listed.output
+
+
+def test_scoring_in_chunks_finds_the_same_pairs_and_persons(
+    warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A province of millions scores its pairs in parts (chunks × chunks); the parts must add up to the
+    pairs and persons of scoring at once. Here the tiny province is split as a large one would be."""
+    import provista.linkage.empi as empi
+
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    asked: list[int] = []
+
+    def spy(linker, threshold, chunks=1):  # type: ignore[no-untyped-def]
+        asked.append(chunks)
+        return score(linker, threshold, chunks)
+
+    monkeypatch.setattr(empi, "REPRESENTATIVES_PER_CHUNK", 1_500)
+    monkeypatch.setattr(empi, "score", spy)
+    with DuckDBEngine(copy) as eng:
+        stats = empi.link_persons(eng, [], lambda *a: None)
+        chunked = eng.frame("SELECT * FROM link_pair ORDER BY record_key_l, record_key_r")
+        persons = eng.frame("SELECT record_key, person_key FROM identity ORDER BY ALL")
+    assert asked == [-(-stats.representatives // 1_500)] and asked[0] >= 3
+    with DuckDBEngine(warehouse, read_only=True) as eng:
+        whole = eng.frame("SELECT * FROM link_pair ORDER BY record_key_l, record_key_r")
+        assert persons.equals(eng.frame("SELECT record_key, person_key FROM identity ORDER BY ALL"))
+    assert len(chunked) == len(whole) > 20
+    assert chunked[["record_key_l", "record_key_r"]].equals(whole[["record_key_l", "record_key_r"]])
+    assert np.allclose(chunked["match_probability"], whole["match_probability"], rtol=0, atol=1e-12)

@@ -39,6 +39,10 @@ Progress = Callable[[str, int, int], None]
 TRAINING_RECORDS = 300_000
 # Below this many, there is too little to learn the model from: valid ID numbers alone link.
 MIN_TRAINING_RECORDS = 1_000
+# Above this many representatives, the pairs are scored in parts (``score``'s chunks): at 50 million
+# encounters (about 10 million representatives) scoring them at once spilled more than 20 GB of Splink's
+# joins to disk and filled it. 3 million (the medium province) scored at once within its 2 GB.
+REPRESENTATIVES_PER_CHUNK = 2_000_000
 
 
 @dataclass
@@ -75,6 +79,7 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
     counts = engine.frame("SELECT " + ", ".join(f"count({c}) AS {c}" for c in candidates) + " FROM identity")
     columns = [c for c in candidates if int(counts.loc[0, c]) > 0]
     feature_sql = ", ".join(columns)
+    representatives = int(engine.scalar("SELECT count(DISTINCT rep_key) FROM link_rep"))
     with tempfile.TemporaryDirectory(prefix="provista-link-") as tmp:
         work = Path(tmp)
         # SQL both engines read alike: the representatives, and the training sample (people drawn by a
@@ -111,9 +116,8 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
             if model is not None:
                 reps = db.register(engine.linkage_table(db, reps_sql, "link_reps", work))
                 linker = Linker(reps, model, log_level=logging.ERROR, validate_settings=False)
-                pairs = score(linker, SCORE_FLOOR)
+                pairs = score(linker, SCORE_FLOOR, chunks=-(-representatives // REPRESENTATIVES_PER_CHUNK))
         report("linkage", 2, 3)
-    representatives = int(engine.scalar("SELECT count(DISTINCT rep_key) FROM link_rep"))
     # A record taken out of its ID group (named in a correction) still links to it unless split from it.
     same_id = engine.frame(
         """SELECT n.record_key AS unique_id_l, min(g.rep_key) AS unique_id_r,
