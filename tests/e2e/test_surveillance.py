@@ -102,3 +102,27 @@ def test_the_public_sees_aggregates_only(page: Any, server: str) -> None:
     values = [d["value"] for d in chart_option(page, "surv-map")["series"][0]["data"]]
     assert any(v is None for v in values) or all(v == 0 for v in values)  # small counts hidden
     assert page.errors == [] and page.foreign == []
+
+
+def test_a_page_still_loading_does_not_overwrite_the_next_one(page: Any, server: str) -> None:
+    """A user who leaves the overview before it has loaded gets the page they asked for: the overview's
+    late answers once overwrote it ("Cannot read properties of null"), seen on a busy machine."""
+    held: list[Any] = []
+    page.route("**/api/overview/kpis*", lambda route: held.append(route))  # the overview waits
+    page.goto(server + "/")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "provista-admin-demo")
+    page.click("#login button[type=submit]")
+    page.wait_for_selector("#logout:not([hidden])")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the overview did not ask for its figures"
+    page.click("#nav a[href='#/surveillance']")
+    page.wait_for_selector("#surv-map canvas")
+    for route in held:  # now the overview's answers arrive
+        route.continue_()
+    page.wait_for_timeout(1500)
+    assert page.locator("#surv-map canvas").count() == 1
+    assert page.locator("#main p.error").count() == 0

@@ -42,13 +42,17 @@ async function render() {
   const { page, params } = route();
   document.body.classList.toggle("dark", page === "bigscreen");
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${page}`));
-  main.innerHTML = `<p>${t("common.loading")}</p>`;
+  // Each navigation renders into a view of its own: a page still loading for an earlier navigation (the
+  // overview's requests after a login, say) then writes into its detached view, not over this page.
+  const view = document.createElement("div");
+  view.innerHTML = `<p>${t("common.loading")}</p>`;
+  main.replaceChildren(view);
   try {
-    await pages[page].render(main, params, me);
-    if (page === "bigscreen") timer = setInterval(() => pages[page].render(main, params, me), 60000);
+    await pages[page].render(view, params, me);
+    if (page === "bigscreen") timer = setInterval(() => pages[page].render(view, params, me), 60000);
   } catch (err) {
-    main.innerHTML = `<p class="error"></p>`;
-    main.firstChild.textContent = t("common.error") + err.message;
+    view.innerHTML = `<p class="error"></p>`;
+    view.firstChild.textContent = t("common.error") + err.message;
   }
 }
 
