@@ -41,7 +41,7 @@ TRAINING_RECORDS = 300_000
 MIN_TRAINING_RECORDS = 1_000
 # Above this many representatives, the pairs are scored in parts (``score``'s chunks): at 50 million
 # encounters (about 10 million representatives) scoring them at once spilled more than 20 GB of Splink's
-# joins to disk and filled it. 3 million (the medium province) scored at once within its 2 GB.
+# joins to disk and filled it. The medium province's 3 million had scored at once in the 2 GB budget.
 REPRESENTATIVES_PER_CHUNK = 2_000_000
 
 

@@ -220,13 +220,9 @@ def score(linker: Linker, threshold: float = SCORE_FLOOR, chunks: int = 1) -> pd
     """The pairs scored at or above ``threshold``; ``chunks`` > 1 scores them in chunks × chunks parts
     (records split by a hash of their id on each side: every pair is scored once, in one part), so that
     one part's records, not all of them, are held or spilled at a time."""
-    if chunks > 1:
-        found = linker.inference.predict(
-            threshold_match_probability=threshold, num_chunks_left=chunks, num_chunks_right=chunks
-        )
-    else:
-        found = linker.inference.predict(threshold_match_probability=threshold)
-    scored = found.as_pandas_dataframe()
+    scored = linker.inference.predict(
+        threshold_match_probability=threshold, num_chunks_left=chunks, num_chunks_right=chunks
+    ).as_pandas_dataframe()
     return scored[["unique_id_l", "unique_id_r", "match_weight", "match_probability"]].reset_index(drop=True)
 
 
