@@ -261,3 +261,20 @@ def test_splink_and_the_warehouse_share_the_duckdb_memory_budget(tmp_path: Path)
     assert memory_bytes("512 mb") == 512_000_000
     with pytest.raises(EngineError, match="not an amount of memory"):
         memory_bytes("lots")
+
+
+def test_set_from_keeps_every_row_in_its_place_on_a_large_table(tmp_path: Path) -> None:
+    """DuckDB rewrites the table beside the new values (positional join): rows keep their order and
+    their other columns, the matched ones take the new value, the others keep theirs; more rows than
+    one row group (122,880) so that the scan runs in parallel."""
+    n = 300_000
+    keys = np.random.default_rng(7).permutation(n)
+    with atomic_build(tmp_path / "w.duckdb") as db:
+        db.execute("CREATE TABLE t (k BIGINT, v VARCHAR, pad VARCHAR)")
+        db.append("t", pd.DataFrame({"k": keys, "v": "old", "pad": [f"p{k}" for k in keys]}))
+        db.set_from("t", "v", "SELECT k, 'new' || k AS v FROM t WHERE k % 3 = 0", ["k"])
+        after = db.frame("SELECT k, v, pad FROM t")
+    assert after["k"].tolist() == keys.tolist()  # the same order
+    assert (after["pad"] == "p" + after["k"].astype(str)).all()
+    expected = np.where(keys % 3 == 0, ["new" + str(k) for k in keys], "old")
+    assert after["v"].tolist() == expected.tolist()
