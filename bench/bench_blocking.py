@@ -3,7 +3,7 @@
     python bench/bench_blocking.py --warehouse FILE --sources DIR [--label small]
 
 Reads a built warehouse's ``identity`` table and takes the records the model scores (one representative per
-valid ID number, every record without one), as ``linkage/empi.py`` does. For each rule of
+valid ID number, every record without one) with ``linkage/empi.py``'s own functions. For each rule of
 ``linkage.model.BLOCKING`` it counts the pairs the rule makes (Σ n(n−1)/2 over its keys) and its largest
 block, and, with ``truth/identities.csv``, the share of true pairs (two representatives of one person) whose
 records agree on the rule; then the share the rules cover together. A rule whose blocks grow with the
@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import duckdb
-
 from common import save
+from provista.engine import DuckDBEngine
+from provista.linkage.empi import choose_representatives, representatives_sql
 from provista.linkage.model import BLOCKING
+from provista.linkage.overrides import effective
 
 
 def main() -> None:
@@ -28,23 +29,19 @@ def main() -> None:
     parser.add_argument("--sources", type=Path, required=True, help="the province's sources (its truth/)")
     parser.add_argument("--label", default="small")
     args = parser.parse_args()
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{args.warehouse}' AS w (READ_ONLY)")
-    con.execute(
-        """CREATE TABLE rep AS SELECT * EXCLUDE (copy) FROM (
-            SELECT *, row_number() OVER (PARTITION BY record_key ORDER BY source_file, record_ref) AS copy
-            FROM (SELECT *, CASE WHEN id_person_key IS NULL THEN record_key
-                         ELSE min(record_key) OVER (PARTITION BY id_person_key) END AS rep_key
-                  FROM w.identity)
-            WHERE record_key = rep_key) WHERE copy = 1"""
-    )
+    # the records the model scores, chosen by the build's own code (people's corrections included)
+    engine = DuckDBEngine(args.warehouse, read_only=True)
+    choose_representatives(engine, effective(args.warehouse))
+    listed = [c for c in engine.frame("SELECT * FROM identity LIMIT 0").columns if c != "record_key"]
+    con = engine.con
+    con.execute(f"CREATE TEMP TABLE rep AS {representatives_sql(listed, key='record_key')}")
     truth = args.sources / "truth" / "identities.csv"
     con.execute(
-        f"""CREATE TABLE r AS SELECT rep.*, t.true_person_id FROM rep
+        f"""CREATE TEMP TABLE r AS SELECT rep.*, t.true_person_id FROM rep
             LEFT JOIN read_csv('{truth}', all_varchar = true) t USING (source_file, record_ref)"""
     )
     con.execute(
-        """CREATE TABLE truth_pair AS SELECT a.record_key AS l, b.record_key AS r FROM r a JOIN r b
+        """CREATE TEMP TABLE truth_pair AS SELECT a.record_key AS l, b.record_key AS r FROM r a JOIN r b
             ON a.true_person_id = b.true_person_id AND a.record_key < b.record_key"""
     )
     columns = {row[0] for row in con.execute("DESCRIBE r").fetchall()}

@@ -61,34 +61,17 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
     records = int(engine.scalar("SELECT count(*) FROM identity"))
     if records == 0:
         return LinkStats(0, 0, 0, 0, 0, 0)
-    named = sorted({k for o in overrides for k in (o.record_a, o.record_b)})
-    engine.execute("CREATE OR REPLACE TEMP TABLE link_named (record_key VARCHAR)")
-    if named:
-        engine.append("link_named", pd.DataFrame({"record_key": named}))
-    # Each record's representative: the first record of its valid ID number, or itself.
-    engine.execute(
-        """CREATE OR REPLACE TEMP TABLE link_rep AS
-        SELECT record_key, CASE WHEN id_person_key IS NULL OR named THEN record_key
-                   ELSE min(record_key) OVER (PARTITION BY id_person_key, named) END AS rep_key,
-               id_person_key, named
-        FROM (SELECT record_key, id_person_key,
-                     record_key IN (SELECT record_key FROM link_named) AS named FROM identity)"""
-    )
+    representatives = choose_representatives(engine, overrides)
     # The fields some source provides (a field no source has would only add an empty comparison).
     candidates = [c for c in engine.frame("SELECT * FROM identity LIMIT 0").columns if c.endswith(_FEATURE)]
     counts = engine.frame("SELECT " + ", ".join(f"count({c}) AS {c}" for c in candidates) + " FROM identity")
     columns = [c for c in candidates if int(counts.loc[0, c]) > 0]
     feature_sql = ", ".join(columns)
-    representatives = int(engine.scalar("SELECT count(DISTINCT rep_key) FROM link_rep"))
     with tempfile.TemporaryDirectory(prefix="provista-link-") as tmp:
         work = Path(tmp)
         # SQL both engines read alike: the representatives, and the training sample (people drawn by a
         # hash both engines compute, with every record of each; each record's id is its lineage).
-        reps_sql = f"""SELECT unique_id, {feature_sql} FROM (
-                SELECT record_key AS unique_id, {feature_sql},
-                       row_number() OVER (PARTITION BY record_key ORDER BY source_file, record_ref) AS copy
-                FROM identity WHERE record_key IN (SELECT rep_key FROM link_rep)) reps
-            WHERE copy = 1"""
+        reps_sql = representatives_sql(columns)
         share = min(1.0, TRAINING_RECORDS / records)
         drawn = engine.hash_bucket("coalesce(id_person_key, record_key)", 1_000_000)
         train_sql = f"""SELECT record_key || '#' || source_file || '#' || record_ref AS unique_id,
@@ -164,6 +147,37 @@ def link_persons(engine: Engine, overrides: list[Override], report: Progress) ->
         refused_by_splits=int(clusters.attrs["refused"]),
         note=note,
     )
+
+
+def choose_representatives(engine: Engine, overrides: list[Override]) -> int:
+    """Each identity record's representative, in the temp table ``link_rep``; returns how many there are.
+
+    The first record (by key) of each valid ID number represents it, and every record without one is its
+    own; a record named in a correction represents itself (it may be told apart from its ID group)."""
+    named = sorted({k for o in overrides for k in (o.record_a, o.record_b)})
+    engine.execute("CREATE OR REPLACE TEMP TABLE link_named (record_key VARCHAR)")
+    if named:
+        engine.append("link_named", pd.DataFrame({"record_key": named}))
+    engine.execute(
+        """CREATE OR REPLACE TEMP TABLE link_rep AS
+        SELECT record_key, CASE WHEN id_person_key IS NULL OR named THEN record_key
+                   ELSE min(record_key) OVER (PARTITION BY id_person_key, named) END AS rep_key,
+               id_person_key, named
+        FROM (SELECT record_key, id_person_key,
+                     record_key IN (SELECT record_key FROM link_named) AS named FROM identity)"""
+    )
+    return int(engine.scalar("SELECT count(DISTINCT rep_key) FROM link_rep"))
+
+
+def representatives_sql(columns: list[str], key: str = "unique_id") -> str:
+    """SQL (both engines) for the records the model scores: one row per representative of ``link_rep``
+    (its first identity row, by lineage), its record key as ``key`` and the identity ``columns``."""
+    listed = ", ".join(columns)
+    return f"""SELECT {key}, {listed} FROM (
+            SELECT record_key AS {key}, {listed},
+                   row_number() OVER (PARTITION BY record_key ORDER BY source_file, record_ref) AS copy
+            FROM identity WHERE record_key IN (SELECT rep_key FROM link_rep)) reps
+        WHERE copy = 1"""
 
 
 _FEATURE = ("_t", "_near", "_py", "id_valid")
