@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/provista/web/static/vendor
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser java r demo test check bench lock clean
+.PHONY: setup browser java r demo test test-cluster check bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Provista needs Python 3.11, found " + sys.version.split()[0]'
@@ -45,6 +45,13 @@ demo: setup
 
 test: setup browser java
 	$(BIN)/python -m pytest -q
+
+# The Spark engine on a cluster, not in local mode: a one-machine standalone cluster (master and worker
+# from PySpark's own jars, on loopback) runs the engine parity tests (not part of `make test`: ~5 min).
+test-cluster: setup java
+	scripts/spark-standalone.sh start
+	PROVISTA_SPARK_MASTER=spark://127.0.0.1:7177 SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest -q tests/engine; \
+	  status=$$?; scripts/spark-standalone.sh stop; exit $$status
 
 check: setup
 	$(BIN)/ruff check src tests bench scripts
