@@ -49,8 +49,8 @@ test: setup browser java
 # The Spark engine on a cluster, not in local mode: a one-machine standalone cluster (master and worker
 # from PySpark's own jars, on loopback) runs the engine parity tests (not part of `make test`: ~5 min).
 test-cluster: setup java
-	scripts/spark-standalone.sh start
-	PROVISTA_SPARK_MASTER=spark://127.0.0.1:7177 SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest -q tests/engine; \
+	master=$$(scripts/spark-standalone.sh start) && echo "$$master" && \
+	  PROVISTA_SPARK_MASTER=$$master SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest -q tests/engine; \
 	  status=$$?; scripts/spark-standalone.sh stop; exit $$status
 
 check: setup
