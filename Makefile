@@ -46,12 +46,16 @@ demo: setup
 test: setup browser java
 	$(BIN)/python -m pytest -q
 
-# The Spark engine on a cluster, not in local mode: a one-machine standalone cluster (master and worker
-# from PySpark's own jars, on loopback) runs the engine parity tests (not part of `make test`: ~5 min).
+# The Spark engine on a cluster, not in local mode (not part of `make test`: ~15 min): the engine parity tests
+# on a one-machine standalone cluster (master and worker from PySpark's own jars, on loopback), then through
+# a Spark Connect server (PROVISTA_SPARK_REMOTE).
 test-cluster: setup java
 	master=$$(scripts/spark-standalone.sh start) && echo "$$master" && \
 	  PROVISTA_SPARK_MASTER=$$master SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python -m pytest -q tests/engine; \
-	  status=$$?; scripts/spark-standalone.sh stop; exit $$status
+	  status=$$?; scripts/spark-standalone.sh stop; [ $$status = 0 ] || exit $$status; \
+	remote=$$(scripts/spark-standalone.sh connect-start) && echo "$$remote" && \
+	  PROVISTA_SPARK_REMOTE=$$remote $(BIN)/python -m pytest -q tests/engine; \
+	  status=$$?; scripts/spark-standalone.sh connect-stop; exit $$status
 
 check: setup
 	$(BIN)/ruff check src tests bench scripts

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit
 
 import duckdb
 import numpy as np
@@ -234,6 +236,23 @@ def test_spark_has_no_update_and_says_what_to_use(tmp_path: Path, spark_ready: N
             db.execute("UPDATE t SET x = 1")
         with pytest.raises(EngineError, match="in: SELECT nope"):
             db.frame("SELECT nope FROM t")
+
+
+def test_the_spark_session_is_the_configured_one(spark_ready: None) -> None:
+    """Local mode by default; the master URL or the Spark Connect server when configured (`make
+    test-cluster` runs this directory on both): the cluster tests would prove nothing on a local session."""
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    from provista.engine.spark import spark_session
+
+    session = spark_session()
+    remote = os.environ.get("PROVISTA_SPARK_REMOTE")
+    if remote:
+        assert isinstance(session, ConnectSession)
+        assert session.client.host == urlsplit(remote).hostname  # type: ignore[attr-defined]
+    else:
+        assert not isinstance(session, ConnectSession)
+        assert session.sparkContext.master == os.environ.get("PROVISTA_SPARK_MASTER", "local[2]")
 
 
 def test_splink_and_the_warehouse_share_the_duckdb_memory_budget(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ Configuration (environment): ``PROVISTA_SPARK_MASTER`` (default ``local[2]``) or
 (a Spark Connect URL, ``sc://host:15002``), ``PROVISTA_SPARK_DRIVER_MEMORY`` (``2g``),
 ``PROVISTA_SPARK_SHUFFLE_PARTITIONS`` (4 in local mode, Spark's default on a cluster). Anything else goes
 in Spark's own ``spark-defaults.conf`` (``SPARK_CONF_DIR``). The warehouse directory must be on a file
-system the driver and the executors share (local disk in local mode; a shared mount on a cluster).
+system the driver and the executors share (local disk in local mode; a shared mount on a cluster); with
+Spark Connect the provista process shares it too, since it writes the loaded rows there as Parquet files.
 """
 
 from __future__ import annotations
@@ -176,9 +177,10 @@ def spark_session() -> SparkSession:
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.ansi.enabled": "true",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.sql.warehouse.dir": str(Path(tempfile.gettempdir()) / "provista-spark-catalog"),
     }
+    if remote is None:  # static settings, which a Spark Connect client cannot change (the server's own)
+        conf["spark.ui.showConsoleProgress"] = "false"
+        conf["spark.sql.warehouse.dir"] = str(Path(tempfile.gettempdir()) / "provista-spark-catalog")
     partitions = os.environ.get("PROVISTA_SPARK_SHUFFLE_PARTITIONS") or ("4" if local else None)
     if partitions:
         conf["spark.sql.shuffle.partitions"] = partitions
