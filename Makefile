@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 VENDOR := src/provista/web/static/vendor
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup browser java r demo test test-cluster check bench lock clean
+.PHONY: setup browser java postgres r demo test test-cluster check bench lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Provista needs Python 3.11, found " + sys.version.split()[0]'
@@ -38,12 +38,18 @@ java:
 	  { $(SUDO) apt-get install -y -qq openjdk-17-jre-headless || \
 	    $(SUDO) apt-get install -y -qq default-jre-headless; } && java -version; }
 
+# PostgreSQL's server for the tests that keep the app state (accounts, sessions, audit log) in PostgreSQL,
+# as several serving processes do; the tests start a throwaway cluster of their own (tests/postgres.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) apt-get install -y -qq postgresql; }
+
 setup: $(STAMP) $(VENDOR)/.installed
 
 demo: setup
 	$(BIN)/provista demo
 
-test: setup browser java
+test: setup browser java postgres
 	$(BIN)/python -m pytest -q
 
 # The Spark engine on a cluster, not in local mode (not part of `make test`: ~15 min): the engine parity tests

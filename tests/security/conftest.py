@@ -18,6 +18,7 @@ from provista.api.serve import seed_demo_users
 from provista.api.state import AppState
 from provista.engine import DuckDBEngine
 from tests.api.conftest import PASSWORDS as DEMO_PASSWORDS
+from tests.postgres import NO_POSTGRES, PostgresServer, server_binaries
 
 PASSWORDS = {
     **DEMO_PASSWORDS,
@@ -61,6 +62,34 @@ def fresh_app(warehouse: Path, tmp_path: Path) -> FastAPI:
     url = f"sqlite:///{tmp_path / 'app.sqlite'}"
     seed(url, warehouse)
     return create_app(warehouse, url)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the session (started once, about 2 s); skips when there is none."""
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip(NO_POSTGRES)
+    server = PostgresServer(binaries)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def each_app_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty app-state database on SQLite (one process) and on PostgreSQL (many), in turn."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'app.sqlite'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.new_database()
+
+
+@pytest.fixture
+def app_on_each_db(warehouse: Path, each_app_db: str) -> FastAPI:
+    """As ``fresh_app``, once with the app state in SQLite and once in PostgreSQL."""
+    seed(each_app_db, warehouse)
+    return create_app(warehouse, each_app_db)
 
 
 def signin(app: FastAPI, username: str, password: str | None = None, **client: Any) -> TestClient:

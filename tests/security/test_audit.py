@@ -25,6 +25,7 @@ from provista.api.app import create_app
 from provista.api.deps import CurrentUser, requires_patient_access
 from provista.api.state import AppState
 from provista.engine import DuckDBEngine
+from tests.postgres import PostgresServer
 from tests.security.conftest import PASSWORDS, seed, signin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,8 +40,8 @@ def timeline(person_key: str, user: CurrentUser) -> dict[str, str]:
 
 
 @pytest.fixture
-def state(tmp_path: Path) -> AppState:
-    return AppState(f"sqlite:///{tmp_path / 'app.sqlite'}")
+def state(each_app_db: str) -> AppState:
+    return AppState(each_app_db)
 
 
 @pytest.fixture
@@ -91,6 +92,24 @@ def test_tampering_outside_the_application_is_detected(tmp_path: Path) -> None:
     assert "row 4: its content was changed after it was written" in found.problems
     assert any("trigger audit_log_no_update is missing" in p for p in found.problems)
     assert not any(p.startswith(("row 3", "row 5")) for p in found.problems)  # the chain names the row
+
+
+def test_tampering_on_postgresql_is_detected(postgres: PostgresServer) -> None:
+    """The same on PostgreSQL, where the database's owner disables the trigger, edits, and enables it."""
+    url = postgres.new_database()
+    state = AppState(url)
+    _fill(state, 10)
+    with state.engine.begin() as c:
+        c.execute(text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        c.execute(text("UPDATE audit_log SET purpose = 'routine' WHERE seq = 4"))
+        c.execute(text("DELETE FROM audit_log WHERE seq = 7"))
+    found = audit.verify(state.engine)
+    assert "row 4: its content was changed after it was written" in found.problems
+    assert "row 8: rows 7–7 are missing" in found.problems
+    assert any("trigger audit_log_append_only is missing" in p for p in found.problems)
+    AppState(url)  # the app restarts: the trigger is back, the damage stays visible
+    found = audit.verify(state.engine)
+    assert not any("trigger" in p for p in found.problems) and not found.intact
 
 
 def test_a_removed_row_and_a_rewritten_chain_are_detected(tmp_path: Path) -> None:
@@ -163,8 +182,8 @@ def test_a_patient_level_read_needs_the_role_and_a_purpose_and_is_recorded(clini
     assert abs(dt.datetime.now(dt.UTC).replace(tzinfo=None) - stamp) < dt.timedelta(minutes=5)
 
 
-def test_every_account_change_is_recorded(fresh_app: FastAPI) -> None:
-    admin = signin(fresh_app, "admin")
+def test_every_account_change_is_recorded(app_on_each_db: FastAPI) -> None:
+    admin = signin(app_on_each_db, "admin")
     account = {"username": "wang.li", "password": "a-long-passphrase-1", "role": "analyst",
                "scope_kind": "city", "scope_code": "330200"}  # fmt: skip
     made = admin.post("/api/admin/users", json=account)
@@ -180,7 +199,7 @@ def test_every_account_change_is_recorded(fresh_app: FastAPI) -> None:
         == 204
     )
     assert admin.patch("/api/admin/users/wang.li", json={"disabled": True}).status_code == 200
-    state = fresh_app.state.app_state
+    state = app_on_each_db.state.app_state
     _, events = audit.search(state, action="user.", target="wang.li")
     assert [e.action for e in reversed(events)] == [
         "user.create",
@@ -205,10 +224,10 @@ def test_log_ins_and_log_outs_are_recorded(fresh_app: FastAPI) -> None:
     ]
 
 
-def test_search_by_user_action_and_period_and_export_for_inspectors(fresh_app: FastAPI) -> None:
-    state = fresh_app.state.app_state
+def test_search_by_user_action_and_period_and_export_for_inspectors(app_on_each_db: FastAPI) -> None:
+    state = app_on_each_db.state.app_state
     audit.record(state, "formula", "user.change", '=HYPERLINK("http://evil")', {"note": "+1"}, purpose="@x")
-    inspector = signin(fresh_app, "inspector")
+    inspector = signin(app_on_each_db, "inspector")
     page = inspector.get("/api/audit/events", params={"user": "formula"}).json()
     assert page["total"] == 1 and page["items"][0]["action"] == "user.change"
     assert inspector.get("/api/audit/events", params={"action": "login"}).json()["total"] >= 1
@@ -224,7 +243,7 @@ def test_search_by_user_action_and_period_and_export_for_inspectors(fresh_app: F
     assert rows[0]["hash"] == page["items"][0]["hash"]
     _, exports = audit.search(state, action="audit.export")
     assert exports[0].username == "inspector" and '"user": "formula"' in exports[0].detail
-    assert signin(fresh_app, "hangzhou").get("/api/audit/events").status_code == 403
+    assert signin(app_on_each_db, "hangzhou").get("/api/audit/events").status_code == 403
 
 
 def _cli(*args: str, stdin: str | None = None) -> Any:

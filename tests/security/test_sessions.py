@@ -55,8 +55,8 @@ def test_without_a_session_a_change_is_401_not_403(fresh_app: FastAPI) -> None:
 # --- log-in limits ------------------------------------------------------------------------------------
 
 
-def test_an_account_is_locked_after_repeated_failures(fresh_app: FastAPI) -> None:
-    client = TestClient(fresh_app)
+def test_an_account_is_locked_after_repeated_failures(app_on_each_db: FastAPI) -> None:
+    client = TestClient(app_on_each_db)
     for _ in range(ACCOUNT_FAILURES):
         r = client.post("/api/auth/login", json={"username": "hangzhou", "password": "wrong-password-x"})
         assert r.status_code == 401
@@ -66,11 +66,11 @@ def test_an_account_is_locked_after_repeated_failures(fresh_app: FastAPI) -> Non
     assert "try again in 15 minute(s)" in locked.json()["detail"]
     wait = int(locked.headers["Retry-After"])
     assert WINDOW.total_seconds() - 60 < wait <= WINDOW.total_seconds() + 1
-    assert signin(fresh_app, "public").get("/api/auth/me").status_code == 200  # others log in
+    assert signin(app_on_each_db, "public").get("/api/auth/me").status_code == 200  # others log in
     # The failures age out of the window: the account opens again.
-    with fresh_app.state.app_state.engine.begin() as c:
+    with app_on_each_db.state.app_state.engine.begin() as c:
         c.execute(text("UPDATE login_attempts SET at = :t"), {"t": dt.datetime(2000, 1, 1)})
-    assert signin(fresh_app, "hangzhou").get("/api/auth/me").status_code == 200
+    assert signin(app_on_each_db, "hangzhou").get("/api/auth/me").status_code == 200
 
 
 def test_an_unknown_account_is_locked_the_same_way(fresh_app: FastAPI) -> None:
@@ -138,30 +138,30 @@ def test_the_admin_api_applies_the_policy_and_checks_scopes(fresh_app: FastAPI) 
     assert listed["li.na"]["scope_code"] == "330200" and "password_hash" not in listed["li.na"]
 
 
-def test_a_role_change_applies_at_the_next_request(fresh_app: FastAPI) -> None:
-    admin = signin(fresh_app, "admin")
-    user = signin(fresh_app, "hangzhou")
+def test_a_role_change_applies_at_the_next_request(app_on_each_db: FastAPI) -> None:
+    admin = signin(app_on_each_db, "admin")
+    user = signin(app_on_each_db, "hangzhou")
     assert user.get("/api/quality/hospitals").status_code == 200
     public = {"role": "public", "scope_kind": "province", "scope_code": "330000"}
     assert admin.patch("/api/admin/users/hangzhou", json=public).status_code == 200
     assert user.get("/api/quality/hospitals").status_code == 403
 
 
-def test_a_disabled_account_loses_its_sessions_and_cannot_log_in(fresh_app: FastAPI) -> None:
-    admin = signin(fresh_app, "admin")
-    user = signin(fresh_app, "hangzhou")
+def test_a_disabled_account_loses_its_sessions_and_cannot_log_in(app_on_each_db: FastAPI) -> None:
+    admin = signin(app_on_each_db, "admin")
+    user = signin(app_on_each_db, "hangzhou")
     assert admin.patch("/api/admin/users/hangzhou", json={"disabled": True}).json()["disabled"] is True
     assert user.get("/api/auth/me").status_code == 401
-    again = TestClient(fresh_app).post(
+    again = TestClient(app_on_each_db).post(
         "/api/auth/login", json={"username": "hangzhou", "password": PASSWORDS["hangzhou"]}
     )
     assert again.status_code == 401 and again.json()["detail"] == "wrong user name or password"
     admin.patch("/api/admin/users/hangzhou", json={"disabled": False})
-    assert signin(fresh_app, "hangzhou").get("/api/auth/me").status_code == 200
+    assert signin(app_on_each_db, "hangzhou").get("/api/auth/me").status_code == 200
 
 
-def test_the_last_admin_cannot_be_disabled_or_demoted(fresh_app: FastAPI) -> None:
-    admin = signin(fresh_app, "admin")
+def test_the_last_admin_cannot_be_disabled_or_demoted(app_on_each_db: FastAPI) -> None:
+    admin = signin(app_on_each_db, "admin")
     for change in ({"disabled": True}, {"role": "analyst"}):
         r = admin.patch("/api/admin/users/admin", json=change)
         assert r.status_code == 422 and "last enabled admin" in r.json()["detail"]
@@ -178,8 +178,8 @@ def test_an_admin_reset_ends_the_users_sessions(fresh_app: FastAPI) -> None:
     assert signin(fresh_app, "public", "new-public-passphrase").get("/api/auth/me").status_code == 200
 
 
-def test_changing_my_password_keeps_this_session_and_ends_the_others(fresh_app: FastAPI) -> None:
-    here, there = signin(fresh_app, "public"), signin(fresh_app, "public")
+def test_changing_my_password_keeps_this_session_and_ends_the_others(app_on_each_db: FastAPI) -> None:
+    here, there = signin(app_on_each_db, "public"), signin(app_on_each_db, "public")
     wrong = here.post("/api/auth/password", json={"current": "not-it-at-all", "new": "a-new-passphrase-5"})
     assert wrong.status_code == 403
     weak = here.post("/api/auth/password", json={"current": PASSWORDS["public"], "new": "public"})
@@ -189,9 +189,9 @@ def test_changing_my_password_keeps_this_session_and_ends_the_others(fresh_app: 
     assert here.get("/api/auth/me").status_code == 200 and there.get("/api/auth/me").status_code == 401
 
 
-def test_log_out_everywhere_ends_every_session(fresh_app: FastAPI) -> None:
-    laptop, phone = signin(fresh_app, "hangzhou"), signin(fresh_app, "hangzhou")
-    other = signin(fresh_app, "public")
+def test_log_out_everywhere_ends_every_session(app_on_each_db: FastAPI) -> None:
+    laptop, phone = signin(app_on_each_db, "hangzhou"), signin(app_on_each_db, "hangzhou")
+    other = signin(app_on_each_db, "public")
     r = phone.post("/api/auth/logout-everywhere")
     assert r.status_code == 200 and r.json() == {"sessions_ended": 2}
     assert laptop.get("/api/auth/me").status_code == 401 and phone.get("/api/auth/me").status_code == 401

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     create_engine,
     delete,
+    false,
     func,
     inspect,
     select,
@@ -94,7 +95,7 @@ class User(Base):
     scope_kind: Mapped[str] = mapped_column(String(16))  # province, city, county or hospital
     scope_code: Mapped[str] = mapped_column(String(32))  # 330000, 330100 / 3301, 330106, H3302…
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("0"))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
