@@ -71,9 +71,11 @@ def postgres() -> Iterator[PostgresServer]:
     if binaries is None:
         pytest.skip(NO_POSTGRES)
     server = PostgresServer(binaries)
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()  # also after a failed start: no server left running, no directory left behind
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
