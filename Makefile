@@ -52,7 +52,7 @@ demo: setup
 test: setup browser java postgres
 	$(BIN)/python -m pytest -q
 
-# The Spark engine on a cluster, not in local mode (not part of `make test`: ~15 min): the engine parity tests
+# The Spark engine on a cluster, not in local mode (not part of `make test`: ~12 min): the engine parity tests
 # on a one-machine standalone cluster (master and worker from PySpark's own jars, on loopback), then through
 # a Spark Connect server (PROVISTA_SPARK_REMOTE).
 test-cluster: setup java
