@@ -59,9 +59,7 @@ def sec_app(warehouse: Path, sec_db: str) -> FastAPI:
 @pytest.fixture
 def fresh_app(warehouse: Path, tmp_path: Path) -> FastAPI:
     """An app with an app-state database of its own (for tests that lock accounts or tamper with it)."""
-    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
-    seed(url, warehouse)
-    return create_app(warehouse, url)
+    return seeded_app(warehouse, f"sqlite:///{tmp_path / 'app.sqlite'}")
 
 
 @pytest.fixture(scope="session")
@@ -90,8 +88,12 @@ def each_app_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def app_on_each_db(warehouse: Path, each_app_db: str) -> FastAPI:
     """As ``fresh_app``, once with the app state in SQLite and once in PostgreSQL."""
-    seed(each_app_db, warehouse)
-    return create_app(warehouse, each_app_db)
+    return seeded_app(warehouse, each_app_db)
+
+
+def seeded_app(warehouse: Path, url: str) -> FastAPI:
+    seed(url, warehouse)
+    return create_app(warehouse, url)
 
 
 def signin(app: FastAPI, username: str, password: str | None = None, **client: Any) -> TestClient:

@@ -295,26 +295,29 @@ def verify(engine: Engine, anchors: Path | None = None) -> Verification:
     return Verification(rows, prev_seq, prev_hash, problems)
 
 
-_TRIGGERS_PRESENT = {
-    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
-    "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND tgenabled <> 'D'",
-}
-_TRIGGER_NAMES = {
-    "sqlite": ("audit_log_no_update", "audit_log_no_delete"),
-    "postgresql": ("audit_log_append_only",),
+# Per dialect: the query listing the audit log's active triggers, and the triggers that must be among them.
+_TRIGGERS_EXPECTED = {
+    "sqlite": (
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'",
+        ("audit_log_no_update", "audit_log_no_delete"),
+    ),
+    "postgresql": (
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND tgenabled <> 'D'",
+        ("audit_log_append_only",),
+    ),
 }
 
 
 def _missing_triggers(engine: Engine) -> list[str]:
     """The append-only triggers that were dropped (or, on PostgreSQL, disabled) behind the app's back."""
-    query = _TRIGGERS_PRESENT.get(engine.dialect.name)
-    if query is None:
+    if engine.dialect.name not in _TRIGGERS_EXPECTED:
         return []
+    query, expected = _TRIGGERS_EXPECTED[engine.dialect.name]
     with engine.connect() as c:
         names = set(c.execute(text(query)).scalars().all())
     return [
         f"trigger {name} is missing: the log can be altered (restart the app to restore it, and find out who)"
-        for name in _TRIGGER_NAMES[engine.dialect.name]
+        for name in expected
         if name not in names
     ]
 
