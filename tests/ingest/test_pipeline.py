@@ -12,17 +12,20 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from provista.engine import DuckDBEngine
+from provista.errors import ProvistaError
 from provista.ingest import tabular
 from provista.ingest.fhir import read_fhir
 from provista.ingest.loader import Spool, SpoolError
 from provista.ingest.mapping import SourceFormatError
 from provista.ingest.pipeline import build, ingest, quarantine_store
 from provista.ingest.tabular import detect_encoding, read_tabular
+from provista.privacy.pseudonym import key_check
 from provista.quality.score import score
 from provista.warehouse.schema import FACTS
 from tests.conftest import KEY
@@ -149,6 +152,33 @@ def test_a_new_file_is_added_incrementally(tiny: Path, warehouse: Path, tmp_path
     from provista.quality.report import quality_report
 
     assert len(quality_report(eng).trend) == 2  # the build, then this ingest
+
+
+def test_a_load_under_another_key_or_an_older_token_scheme_is_refused(
+    tiny: Path, warehouse: Path, tmp_path: Path
+):
+    """Pseudonyms and linkage tokens made under another key (or scheme) match nothing already loaded:
+    the same people would silently split, so `ingest` refuses and says to rebuild; nothing is swapped in."""
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    new = tiny / "cdc/case_reports_2024.csv"
+    stamp = copy.stat().st_mtime_ns
+    with pytest.raises(ProvistaError, match="another pseudonym key") as refused:
+        ingest([new], copy, bytes(32), root=tiny)
+    assert "rotation" in (refused.value.hint or "")
+    assert copy.stat().st_mtime_ns == stamp
+    # A warehouse of an earlier version: person records but no record of how their tokens were made.
+    with duckdb.connect(str(copy)) as con:
+        con.execute("DELETE FROM build_info")
+    with pytest.raises(ProvistaError, match="earlier Provista") as refused:
+        ingest([new], copy, KEY, root=tiny)
+    assert "provista build" in (refused.value.hint or "")
+    with duckdb.connect(str(copy)) as con:
+        con.execute(
+            "INSERT INTO build_info VALUES ('linkage_tokens', 'blake2b'), ('key_check', ?)", [key_check(KEY)]
+        )
+    with pytest.raises(ProvistaError, match="scheme blake2b"):
+        ingest([new], copy, KEY, root=tiny)
 
 
 def test_a_failed_build_leaves_the_current_warehouse_untouched(

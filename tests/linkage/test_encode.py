@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 
 from provista.linkage.encode import (
@@ -26,6 +28,26 @@ def test_deletion_neighbourhoods_meet_exactly_within_one_edit() -> None:
     assert near("zhangwei", "zhangwe")  # deletion
     assert not near("330102198001011234", "330102198001011289")  # two substitutions
     assert not near("zhangwei", "wangwei1")
+
+
+def test_neighbourhood_tokens_are_the_tokens_of_each_deletion_variant() -> None:
+    """The vectorised neighbourhoods (prefix hashes, one cipher call) give, value by value and in order,
+    the tokens of ``deletion_neighbourhood``'s variants: runs of equal characters give one variant, values
+    under 4 or over 40 characters only their own token."""
+    rnd = random.Random(7)
+    alphabet = "aab1123张伟\x00😀"
+    values = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 45))) for _ in range(2000)]
+    values += ["", "abc", "abcd", "aaaa", "x" * 40, "x" * 41, "330102198001011234"]
+    enc = Encoder(KEY)
+    near = enc.near_tokens_of("phone", values).to_pylist()
+    for value, tokens in zip(values, near, strict=True):
+        variants = deletion_neighbourhood(value)
+        assert tokens == enc.tokens("phone~", variants, 32).tolist(), value
+        assert len(set(tokens)) == len(variants)
+    # One token per distinct value, whatever its length; the field keeps equal values apart.
+    tokens = enc.tokens("address", values)
+    assert len(set(tokens.tolist())) == len(set(values))
+    assert not set(tokens.tolist()) & set(enc.tokens("phone", values).tolist())
 
 
 def test_id_numbers_15_and_18_digits_are_one_number() -> None:

@@ -32,7 +32,9 @@ from provista.ingest.loader import (
 )
 from provista.ingest.mapping import SourceFormatError
 from provista.linkage.empi import LinkStats, link_persons
+from provista.linkage.encode import TOKEN_SCHEME
 from provista.linkage.overrides import effective
+from provista.privacy.pseudonym import key_check
 from provista.synth.province import Province, load_province
 from provista.warehouse.alerts import derive_alerts
 from provista.warehouse.marts import build_marts
@@ -126,6 +128,36 @@ def _finalise(engine: Engine, report: Progress, warehouse: Path) -> LinkStats:
     with engine.analytics("alert") as reader:
         derive_alerts(reader, report)
     return stats
+
+
+def _build_info(key: bytes) -> pd.DataFrame:
+    return pd.DataFrame({"name": ["linkage_tokens", "key_check"], "value": [TOKEN_SCHEME, key_check(key)]})
+
+
+def _check_same_keying(engine: Engine, key: bytes, warehouse: Path) -> None:
+    """Refuse to add files under another key or token scheme than the warehouse's: their pseudonyms and
+    linkage tokens would match nothing already loaded, and the same people would silently split."""
+    info = dict(engine.frame("SELECT name, value FROM build_info").itertuples(index=False))
+    rebuild = f"run `provista build` again, from all the sources, to make {warehouse} afresh"
+    if not info:
+        if engine.scalar("SELECT count(*) FROM identity"):
+            raise ProvistaError(
+                f"{warehouse} was built by an earlier Provista, whose linkage tokens differ from this one's",
+                hint=rebuild,
+            )
+        engine.append("build_info", _build_info(key))
+        return
+    if info.get("key_check") != key_check(key):
+        raise ProvistaError(
+            f"{warehouse} was built with another pseudonym key than this one",
+            hint="use the key it was built with (PROVISTA_PSEUDONYM_KEY_FILE); after a key rotation, "
+            + rebuild,
+        )
+    if info.get("linkage_tokens") != TOKEN_SCHEME:
+        raise ProvistaError(
+            f"{warehouse} holds linkage tokens of scheme {info.get('linkage_tokens')}, not {TOKEN_SCHEME}",
+            hint=rebuild,
+        )
 
 
 def _verify_accounting(engine: Engine) -> None:
@@ -358,6 +390,7 @@ def build(
     summary = LoadSummary()
     with atomic_build(warehouse, engine=engine) as db:
         create_all(db)
+        db.append("build_info", _build_info(key))
         _load_registry(db, sources, prov)
         raw = _load_all(db, sources, key, prov, mappings_dir, files, summary, report, jobs)
         _verify_accounting(db)
@@ -387,6 +420,7 @@ def ingest(
     summary = LoadSummary()
     with atomic_build(warehouse, start_from_current=True, engine=engine) as db:
         create_all(db)
+        _check_same_keying(db, key, warehouse)
         raw = _load_all(
             db,
             (root or Path(".")).resolve(),

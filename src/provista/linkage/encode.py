@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pypinyin import Style, pinyin
 
 from provista.quality.normalise import map_distinct
@@ -178,46 +179,115 @@ def deletion_neighbourhood(text: str) -> list[str]:
     return list(dict.fromkeys([text, *(text[:i] + text[i + 1 :] for i in range(len(text)))]))
 
 
+# The token scheme: tokens of one scheme never equal another's, so a warehouse takes loads of its own only.
+TOKEN_SCHEME = "aes128-poly3"
+# Three primes below 2**31: a value's code points give three independent polynomial hashes (93 bits), so
+# the products of a hash and a power stay within 64 bits.
+_PRIMES = np.array([2147483647, 2147483629, 2147483587], dtype=np.uint64)
+# Values hashed per step: bounds the code point and prefix matrices (values x length x 3 hashes).
+_CHUNK = 8_192
+
+
 class Encoder:
-    """Keyed tokens of identity values. 64-bit tokens for equality; 32-bit for the neighbourhoods."""
+    """Keyed tokens of identity values. 64-bit tokens for equality; 32-bit for the neighbourhoods.
+
+    A token is AES-128 (a key per field) of a 16-byte block: three polynomial hashes of the value's code
+    points and its length. The polynomial hashes of a value's one-deletion variants follow from its
+    prefix hashes, so a whole batch of neighbourhoods is computed with numpy, and AES encrypts all the
+    blocks in one call: no Python step per token. Without the key the block's cipher cannot be computed:
+    a guessed name or number cannot be turned into its token.
+    """
 
     def __init__(self, key: bytes) -> None:
         self._key = hashlib.sha256(b"provista-linkage\x1f" + key).digest()
-        self._keyed: dict[tuple[str, int], Any] = {}
+        seed = np.frombuffer(hashlib.sha256(self._key + b"\x1fpolynomial").digest()[:12], dtype="<u4")
+        # Bases in [2**16, p): secret too, though the cipher alone keeps the tokens from being recomputed.
+        self._bases = seed.astype(np.uint64) % (_PRIMES - np.uint64(1 << 16)) + np.uint64(1 << 16)
+        self._powers = np.ones((1, 3), dtype=np.uint64)
+        self._ciphers: dict[tuple[str, int], Any] = {}
 
-    def tokens(self, field: str, values: Sequence[str], bits: int = 64) -> list[int]:
-        """The tokens of many values at once: one keyed BLAKE2b state per field, copied for each value
-        (setting up the key is most of the cost of hashing a short value)."""
-        state = self._keyed.get((field, bits))
-        if state is None:
-            state = self._keyed[(field, bits)] = hashlib.blake2b(
-                key=self._key, digest_size=bits // 8, person=field.encode()[:16]
-            )
-        digests = bytearray()
-        for value in values:
-            h = state.copy()
-            h.update(value.encode())
-            digests += h.digest()
-        return np.frombuffer(bytes(digests), dtype=f"<i{bits // 8}").tolist()
+    def _power(self, upto: int) -> np.ndarray:
+        """bases**k mod p for k = 0..upto, shape (upto + 1, 3)."""
+        while len(self._powers) <= upto:
+            self._powers = np.vstack([self._powers, self._powers[-1] * self._bases % _PRIMES])
+        return self._powers[: upto + 1]
 
-    def near_tokens_of(self, field: str, values: Sequence[str]) -> list[list[int]]:
-        """Each value's deletion neighbourhood, hashed in one batch. Names by their first Pinyin reading:
-        a Hanzi typo is one letter or a whole syllable apart."""
+    def _prefixes(self, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Code points + 1 (n, width), lengths (n,), and prefix hashes (n, width + 1, 3) of the values."""
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        width = max(int(lengths.max(initial=0)), 1)
+        # numpy pads with code point 0; +1 keeps a real U+0000 apart from "nothing" in the sums.
+        points = np.array(values, dtype=f"<U{width}").view(np.uint32).reshape(len(values), width)
+        points = points.astype(np.uint64) + np.uint64(1)
+        prefix = np.zeros((len(values), width + 1, 3), dtype=np.uint64)
+        for j in range(width):
+            prefix[:, j + 1] = (prefix[:, j] * self._bases + points[:, j, None]) % _PRIMES
+        return points, lengths, prefix
+
+    def _cipher(self, field: str, bits: int, hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The tokens (signed, ``bits`` wide) of blocks made of three hashes and a length each."""
+        encryptor = self._ciphers.get((field, bits))
+        if encryptor is None:
+            key = hashlib.sha256(self._key + f"\x1f{field}\x1f{bits}".encode()).digest()[:16]
+            # ECB on purpose: each block is one value's token, equal values must give equal tokens.
+            encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+            self._ciphers[(field, bits)] = encryptor
+        blocks = np.empty((len(lengths), 4), dtype="<u4")
+        blocks[:, :3] = hashes
+        blocks[:, 3] = lengths
+        sealed = np.frombuffer(encryptor.update(blocks.tobytes()), dtype=np.uint8).reshape(-1, 16)
+        return np.ascontiguousarray(sealed[:, : bits // 8]).view(f"<i{bits // 8}").ravel()
+
+    def tokens(self, field: str, values: Sequence[str], bits: int = 64) -> np.ndarray:
+        """The tokens of many values at once."""
+        out = [np.empty(0, dtype=f"<i{bits // 8}")]
+        for at in range(0, len(values), _CHUNK):
+            _, lengths, prefix = self._prefixes(values[at : at + _CHUNK])
+            whole = prefix[np.arange(len(lengths)), lengths]
+            out.append(self._cipher(field, bits, whole, lengths))
+        return np.concatenate(out)
+
+    def near_tokens_of(self, field: str, values: Sequence[str]) -> pa.ListArray:
+        """Each value's deletion neighbourhood (as ``deletion_neighbourhood``), tokens in one batch. Names
+        by their first Pinyin reading: a Hanzi typo is one letter or a whole syllable apart."""
         if FIELD_BY_NAME[field].pinyin:
             values = [readings(v, surname=field == "surname")[0] for v in values]
-        return self._token_lists(field + "~", [deletion_neighbourhood(v) for v in values], 32)
+        counts, parts = [], []
+        for at in range(0, len(values), _CHUNK):
+            count, flat = self._neighbourhoods(field + "~", values[at : at + _CHUNK])
+            counts.append(count)
+            parts.append(flat)
+        offsets = np.concatenate([[0], np.cumsum(np.concatenate([np.empty(0, np.int64), *counts]))])
+        flat = np.concatenate([np.empty(0, np.int32), *parts])
+        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, pa.int32()))
 
-    def pinyin_tokens_of(self, field: str, values: Sequence[str]) -> list[list[int]]:
+    def _neighbourhoods(self, field: str, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Tokens per value (counts) and all tokens (flat): the value, then each distinct variant with
+        one character deleted, for values of MIN_NEAR_LENGTH to MAX_NEAR_LENGTH characters."""
+        points, m, prefix = self._prefixes(values)
+        n, width = points.shape
+        rows = np.arange(n)[:, None]
+        at = np.arange(width)[None, :]
+        # Deleting position i: prefix hash of [0, i) shifted past the rest, plus the hash of [i+1, m).
+        tail_power = self._power(width)[np.clip(m[:, None] - 1 - at, 0, None)]  # b**(m-1-i)
+        whole = prefix[np.arange(n), m][:, None, :]
+        tail = (whole + _PRIMES - prefix[rows, at + 1] * tail_power % _PRIMES) % _PRIMES
+        variants = (prefix[rows, at] * tail_power + tail) % _PRIMES
+        near = ((m >= MIN_NEAR_LENGTH) & (m <= MAX_NEAR_LENGTH))[:, None]
+        # Deleting any character of a run of equal ones gives one variant: keep the run's first.
+        first_of_run = np.ones((n, width), dtype=bool)
+        first_of_run[:, 1:] = points[:, 1:] != points[:, :-1]
+        keep = np.concatenate([np.ones((n, 1), dtype=bool), near & (at < m[:, None]) & first_of_run], axis=1)
+        hashes = np.concatenate([whole, variants], axis=1)[keep]
+        lengths = np.concatenate([m[:, None], np.broadcast_to(m[:, None] - 1, (n, width))], axis=1)[keep]
+        return keep.sum(axis=1), self._cipher(field, 32, hashes, lengths)
+
+    def pinyin_tokens_of(self, field: str, values: Sequence[str]) -> pa.ListArray:
         """Each value's Pinyin readings, shared by surname and given name (swapped names are recognised)."""
-        return self._token_lists("py", [readings(v, surname=field == "surname") for v in values], 64)
-
-    def _token_lists(self, field: str, lists: list[list[str]], bits: int) -> list[list[int]]:
-        flat = self.tokens(field, [v for values in lists for v in values], bits)
-        out, at = [], 0
-        for values in lists:
-            out.append(flat[at : at + len(values)])
-            at += len(values)
-        return out
+        lists = [readings(v, surname=field == "surname") for v in values]
+        flat = self.tokens("py", [r for values in lists for r in values], 64)
+        offsets = np.concatenate([[0], np.cumsum([len(r) for r in lists], dtype=np.int64)])
+        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), pa.array(flat, pa.int64()))
 
     def encode(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Canonical identity columns (any subset of FIELDS, plus ``unique_id``) → feature columns.
@@ -319,7 +389,7 @@ def _per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
     )
 
 
-def _per_distinct(values: pd.Series, fn: Callable[[list[str]], list[Any]], kind: Any = None) -> pd.Series:
+def _per_distinct(values: pd.Series, fn: Callable[[list[str]], Any], kind: Any = None) -> pd.Series:
     """``fn`` of the distinct non-null values, called once with all of them; null stays null.
 
     The column is Arrow-backed (``kind``: 64-bit tokens by default): a record's token lists are a few
@@ -328,6 +398,7 @@ def _per_distinct(values: pd.Series, fn: Callable[[list[str]], list[Any]], kind:
     """
     codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=True)
     kind = kind if kind is not None else pa.int64()
-    table = pa.array(fn([str(v) for v in distinct]), type=kind)
+    made = fn([str(v) for v in distinct])
+    table = made if isinstance(made, pa.Array) else pa.array(made, type=kind)
     picked = table.take(pa.array(codes, mask=codes < 0, type=pa.int64()))
     return pd.Series(picked, index=values.index, dtype=pd.ArrowDtype(kind))

@@ -49,6 +49,13 @@ def load_key(path: Path) -> bytes:
     return key
 
 
+def key_check(key: bytes) -> str:
+    """A short check of the key (an HMAC of a constant): equal for the same key, revealing nothing of it.
+    Kept in the warehouse, so that a later load with another key is refused instead of silently making
+    pseudonyms and linkage tokens that match nothing already there."""
+    return hmac.new(key, b"provista-key-check", hashlib.sha256).hexdigest()[:16]
+
+
 class Pseudonymiser:
     """Keyed pseudonyms of identifiers, separated by purpose (a record number never equals an ID's)."""
 

@@ -248,6 +248,9 @@ def normalise_region(value: str, current: set[str], outdated: dict[str, str]) ->
 # --- Mojibake -------------------------------------------------------------------------------------------
 
 
+_HANZI = re.compile("[\u4e00-\u9fff]")
+
+
 def looks_like_mojibake(text: str) -> bool:
     """True for UTF-8 text that was decoded as GBK (鐜嬩紵 for 王伟), or that carries its tell-tales.
 
@@ -257,15 +260,13 @@ def looks_like_mojibake(text: str) -> bool:
     """
     if "锟斤拷" in text or "\ufffd" in text:
         return True
-    has_cjk = any("\u4e00" <= ch <= "\u9fff" for ch in text)
-    if not has_cjk:
+    if _HANZI.search(text) is None:
         return False
     if "?" in text:
         return True
     try:
-        raw = text.strip().encode("gbk")
-    except UnicodeEncodeError:
+        decoded = text.strip().encode("gbk").decode("utf-8")
+    except UnicodeError:
         return False
-    decoded = raw.decode("utf-8", errors="replace")
-    cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in decoded)
-    return cjk > 0 and "\ufffd" not in decoded  # the GBK bytes are clean UTF-8 Chinese: it was mojibake
+    # The GBK bytes are clean UTF-8 Chinese: it was mojibake.
+    return "\ufffd" not in decoded and _HANZI.search(decoded) is not None

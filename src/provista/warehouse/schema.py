@@ -242,6 +242,8 @@ _TABLES: dict[str, tuple[str, ...]] = {
         *feature_columns(),
         *LINEAGE,
     ),
+    # What later loads must share with the build: the linkage token scheme and a check of the key.
+    "build_info": ("name VARCHAR", "value VARCHAR"),
     "link_pair": (  # candidate pairs the model scored (representative records), for review and audit
         "record_key_l VARCHAR",
         "record_key_r VARCHAR",
