@@ -366,6 +366,36 @@ def test_excel_cover_sheets_are_passed_over_and_several_data_sheets_refused(tmp_
         read_tabular(two, "two.xlsx")
 
 
+def test_excel_cells_become_text_and_each_record_keeps_its_cells_as_json(tmp_path: Path):
+    """Dates, numbers and booleans as the sheet shows them; a record pasted into one cell is malformed;
+    ``raw`` is the record's cells as a JSON list (quotes and backslashes escaped)."""
+    import datetime as dt
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["患者编号", "姓名", "性别", "出生日期", "身份证号", "联系电话", "现住址", "现住址区划代码"])
+    sheet.append(
+        ["A1", '王"伟\\', "男", dt.date(1980, 1, 1), "11010519491231002X", 13800000000, " 人民路1号 ", 330102]
+    )
+    sheet.append(["A2,李娜,女,1990-01-01", None, None, None, None, None, None, None])
+    sheet.append(["A3", "张三", 1, dt.datetime(1985, 5, 6, 7, 8, 9), None, 1.5, "x", True])
+    book.save(tmp_path / "p.xlsx")
+    _, _, batches = read_tabular(tmp_path / "p.xlsx", "p.xlsx")
+    frame = next(batches)
+    assert frame["birth_date"].tolist() == ["1980-01-01", "", "1985-05-06 07:08:09"]
+    assert frame["phone"].tolist() == ["13800000000", "", "1.5"]
+    assert frame["county_code"].tolist() == ["330102", "", "True"]
+    assert frame["address"].tolist() == ["人民路1号", "", "x"]  # stripped; raw keeps the spaces
+    assert frame["patient_id"].tolist() == ["A1", "A2,李娜,女,1990-01-01", "A3"]
+    assert frame["malformed"].tolist() == [False, True, False]
+    assert frame["record_ref"].tolist() == ["1", "2", "3"]
+    assert json.loads(frame.loc[0, "raw"])[1:3] == ['王"伟\\', "男"]
+    assert json.loads(frame.loc[0, "raw"])[6] == " 人民路1号 "
+    assert json.loads(frame.loc[1, "raw"]) == ["A2,李娜,女,1990-01-01"]
+
+
 def test_a_re_sent_export_only_adds_its_new_records(
     tiny: Path, warehouse: Path, manifest: dict[str, Any], tmp_path: Path
 ):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -207,6 +209,7 @@ def read_csv_batches(
 
 # json.dumps(..., ensure_ascii=False) builds an encoder per call; the same encoder, made once.
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+_json_text = json.encoder.encode_basestring  # one string as _to_json writes it (C)
 
 
 def _cell(value: object) -> str:
@@ -254,19 +257,64 @@ def read_xlsx_batches(
     while header and not header[-1]:
         header.pop()
     mapping = match_table(header, source, mappings_dir)
+    body = sheet[1:]
+    if not body:
+        return mapping, "xlsx", iter([])
+    return mapping, "xlsx", iter([_sheet_frame(mapping, header, body)])
+
+
+def _sheet_frame(mapping: TableMapping, header: list[str], body: list[list[Any]]) -> pd.DataFrame:
+    """A sheet's data rows as a batch, column by column (a sheet is rectangular): each distinct date or
+    number is written as text once, and each record's ``raw`` is its cells as a JSON list."""
+    width, n = len(header), len(body)
+    if any(len(r) < width for r in body):  # not rectangular after all: row by row
+        return _rows_frame(mapping, header, *_sheet_rows(body, width))
+    columns: list[list[Any]] = [list(c) for c in itertools.islice(zip(*body, strict=False), width)]
+    memo: dict[tuple[type, object], str] = {}
+    for k, col in enumerate(columns):
+        if set(map(type, col)) != {str}:
+            columns[k] = [v if type(v) is str else _memo_cell(memo, v) for v in col]
+    # A record pasted into one cell (its only filled cell, holding the commas): malformed, one field.
+    filled = np.zeros(n, dtype=np.int64)
+    for col in columns:
+        filled += np.fromiter(map(bool, col), dtype=bool, count=n)
+    commas = np.fromiter((c.count(",") >= 2 for c in columns[0]), dtype=bool, count=n)
+    pasted: list[int] = np.flatnonzero((filled == 1) & commas).tolist()
+    escaped = [list(map(_json_text, col)) for col in columns]
+    raw = ["[" + ", ".join(cells) + "]" for cells in zip(*escaped, strict=True)]
+    malformed = np.zeros(n, dtype=bool)
+    malformed[pasted] = True
+    for k in pasted:
+        raw[k] = _to_json([columns[0][k]])
+
+    def cells(i: int) -> list[str]:
+        values = [c.strip() for c in columns[i]]
+        if i:
+            for k in pasted:
+                values[k] = ""
+        return values
+
+    return _frame(mapping, header, cells, malformed, raw, list(range(1, n + 1)))
+
+
+def _memo_cell(memo: dict[tuple[type, object], str], value: object) -> str:
+    key = (type(value), value)
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = _cell(value)
+    return text
+
+
+def _sheet_rows(body: list[list[Any]], width: int) -> tuple[list[list[str]], list[str], list[int]]:
     rows, raw = [], []
-    for values in sheet[1:]:
-        cells = [v if type(v) is str else _cell(v) for v in values[: len(header)]]
+    for values in body:
+        cells = [v if type(v) is str else _cell(v) for v in values[:width]]
         filled = [c for c in cells if c]
         if len(filled) == 1 and cells[0] and cells[0].count(",") >= 2:
             cells = [cells[0]]  # a record pasted into one cell: malformed
         rows.append(cells)
         raw.append(_to_json(cells))
-    return (
-        mapping,
-        "xlsx",
-        iter([_rows_frame(mapping, header, rows, raw, list(range(1, len(rows) + 1)))] if rows else []),
-    )
+    return rows, raw, list(range(1, len(rows) + 1))
 
 
 def read_tabular(
