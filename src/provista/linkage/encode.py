@@ -121,6 +121,7 @@ def normalise_text(value: object) -> str | None:
     return text or None
 
 
+@lru_cache(maxsize=1 << 18)  # a record's number is normalised for its token and to fill its fields
 def normalise_id(value: object) -> str | None:
     """An ID number as upper-case digits and X; 15-digit numbers become their 18-digit form."""
     text = normalise_text(value)
@@ -133,6 +134,7 @@ def normalise_id(value: object) -> str | None:
     return text
 
 
+@lru_cache(maxsize=1 << 18)
 def id_valid(text: str | None) -> bool | None:
     """True or False for an 18-character resident ID number by its MOD 11-2 check; None for others."""
     if text is None or len(text) != 18 or not text[:17].isdigit():
@@ -212,17 +214,26 @@ class Encoder:
             self._powers = np.vstack([self._powers, self._powers[-1] * self._bases % _PRIMES])
         return self._powers[: upto + 1]
 
-    def _prefixes(self, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Code points + 1 (n, width), lengths (n,), and prefix hashes (n, width + 1, 3) of the values."""
+    def _hashes(
+        self, values: Sequence[str], keep: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The values' code points + 1 (n, width), lengths (n,), polynomial hashes (n, 3), and the prefix
+        hashes of their first ``keep`` characters (n, keep + 1, 3)."""
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
         width = max(int(lengths.max(initial=0)), 1)
         # numpy pads with code point 0; +1 keeps a real U+0000 apart from "nothing" in the sums.
         points = np.array(values, dtype=f"<U{width}").view(np.uint32).reshape(len(values), width)
         points = points.astype(np.uint64) + np.uint64(1)
-        prefix = np.zeros((len(values), width + 1, 3), dtype=np.uint64)
+        prefix = np.zeros((len(values), min(keep, width) + 1, 3), dtype=np.uint64)
+        rolling = np.zeros((len(values), 3), dtype=np.uint64)
+        whole = np.zeros((len(values), 3), dtype=np.uint64)
         for j in range(width):
-            prefix[:, j + 1] = (prefix[:, j] * self._bases + points[:, j, None]) % _PRIMES
-        return points, lengths, prefix
+            rolling = (rolling * self._bases + points[:, j, None]) % _PRIMES
+            if j < keep:
+                prefix[:, j + 1] = rolling
+            ends = lengths == j + 1
+            whole[ends] = rolling[ends]
+        return points, lengths, whole, prefix
 
     def _cipher(self, field: str, bits: int, hashes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The tokens (signed, ``bits`` wide) of blocks made of three hashes and a length each."""
@@ -242,8 +253,7 @@ class Encoder:
         """The tokens of many values at once."""
         out = [np.empty(0, dtype=f"<i{bits // 8}")]
         for at in range(0, len(values), _CHUNK):
-            _, lengths, prefix = self._prefixes(values[at : at + _CHUNK])
-            whole = prefix[np.arange(len(lengths)), lengths]
+            _, lengths, whole, _ = self._hashes(values[at : at + _CHUNK])
             out.append(self._cipher(field, bits, whole, lengths))
         return np.concatenate(out)
 
@@ -264,21 +274,20 @@ class Encoder:
     def _neighbourhoods(self, field: str, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Tokens per value (counts) and all tokens (flat): the value, then each distinct variant with
         one character deleted, for values of MIN_NEAR_LENGTH to MAX_NEAR_LENGTH characters."""
-        points, m, prefix = self._prefixes(values)
-        n, width = points.shape
+        points, m, whole, prefix = self._hashes(values, keep=MAX_NEAR_LENGTH)
+        n, width = len(m), prefix.shape[1] - 1  # variants only of values up to MAX_NEAR_LENGTH long
         rows = np.arange(n)[:, None]
         at = np.arange(width)[None, :]
         # Deleting position i: prefix hash of [0, i) shifted past the rest, plus the hash of [i+1, m).
-        tail_power = self._power(width)[np.clip(m[:, None] - 1 - at, 0, None)]  # b**(m-1-i)
-        whole = prefix[np.arange(n), m][:, None, :]
-        tail = (whole + _PRIMES - prefix[rows, at + 1] * tail_power % _PRIMES) % _PRIMES
+        tail_power = self._power(points.shape[1])[np.clip(m[:, None] - 1 - at, 0, None)]  # b**(m-1-i)
+        tail = (whole[:, None, :] + _PRIMES - prefix[rows, at + 1] * tail_power % _PRIMES) % _PRIMES
         variants = (prefix[rows, at] * tail_power + tail) % _PRIMES
         near = ((m >= MIN_NEAR_LENGTH) & (m <= MAX_NEAR_LENGTH))[:, None]
         # Deleting any character of a run of equal ones gives one variant: keep the run's first.
         first_of_run = np.ones((n, width), dtype=bool)
-        first_of_run[:, 1:] = points[:, 1:] != points[:, :-1]
+        first_of_run[:, 1:] = points[:, 1:width] != points[:, : width - 1]
         keep = np.concatenate([np.ones((n, 1), dtype=bool), near & (at < m[:, None]) & first_of_run], axis=1)
-        hashes = np.concatenate([whole, variants], axis=1)[keep]
+        hashes = np.concatenate([whole[:, None, :], variants], axis=1)[keep]
         lengths = np.concatenate([m[:, None], np.broadcast_to(m[:, None] - 1, (n, width))], axis=1)[keep]
         return keep.sum(axis=1), self._cipher(field, 32, hashes, lengths)
 

@@ -219,13 +219,24 @@ UNITS: dict[str, tuple[str, dict[str, tuple[float, float]]]] = {
 
 def normalise_unit(loinc: str, value: float, unit: str) -> tuple[float, str] | None:
     """(value, unit) → (value, canonical unit); None when the unit is unknown for this test."""
+    conversion = unit_conversion(loinc, unit)
+    if conversion is None:
+        return None
+    factor, offset, canonical = conversion
+    return (value, canonical) if factor == 1.0 and offset == 0.0 else (value * factor + offset, canonical)
+
+
+@lru_cache(maxsize=4096)  # a handful of (test, unit) pairs, millions of results
+def unit_conversion(loinc: str, unit: str) -> tuple[float, float, str] | None:
+    """(factor, offset, canonical unit) turning a ``unit`` value of test ``loinc`` canonical; None when the
+    unit is unknown for this test."""
     canonical, others = UNITS.get(loinc, (unit, {}))
     unit = to_halfwidth(unit).strip()
     if unit.lower() == canonical.lower():
-        return value, canonical
+        return 1.0, 0.0, canonical
     for name, (factor, offset) in others.items():
         if unit.lower() == name.lower():
-            return value * factor + offset, canonical
+            return factor, offset, canonical
     return None
 
 
