@@ -280,8 +280,7 @@ def _sheet_frame(mapping: TableMapping, header: list[str], body: list[list[Any]]
         filled += np.fromiter(map(bool, col), dtype=bool, count=n)
     commas = np.fromiter((c.count(",") >= 2 for c in columns[0]), dtype=bool, count=n)
     pasted: list[int] = np.flatnonzero((filled == 1) & commas).tolist()
-    escaped = [list(map(_json_text, col)) for col in columns]
-    raw = ["[" + ", ".join(cells) + "]" for cells in zip(*escaped, strict=True)]
+    raw = ["[" + ", ".join(map(_json_text, cells)) + "]" for cells in zip(*columns, strict=True)]
     malformed = np.zeros(n, dtype=bool)
     malformed[pasted] = True
     for k in pasted:
