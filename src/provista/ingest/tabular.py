@@ -267,8 +267,8 @@ def _sheet_frame(mapping: TableMapping, header: list[str], body: list[list[Any]]
     """A sheet's data rows as a batch, column by column (a sheet is rectangular): each distinct date or
     number is written as text once, and each record's ``raw`` is its cells as a JSON list."""
     width, n = len(header), len(body)
-    if any(len(r) < width for r in body):  # not rectangular after all: row by row
-        return _rows_frame(mapping, header, *_sheet_rows(body, width))
+    if any(len(r) < width for r in body):  # calamine's sheets are rectangular; if not, empty cells
+        body = [[*r, *[None] * (width - len(r))] for r in body]
     columns: list[list[Any]] = [list(c) for c in itertools.islice(zip(*body, strict=False), width)]
     memo: dict[tuple[type, object], str] = {}
     for k, col in enumerate(columns):
@@ -302,18 +302,6 @@ def _memo_cell(memo: dict[tuple[type, object], str], value: object) -> str:
     if text is None:
         text = memo[key] = _cell(value)
     return text
-
-
-def _sheet_rows(body: list[list[Any]], width: int) -> tuple[list[list[str]], list[str], list[int]]:
-    rows, raw = [], []
-    for values in body:
-        cells = [v if type(v) is str else _cell(v) for v in values[:width]]
-        filled = [c for c in cells if c]
-        if len(filled) == 1 and cells[0] and cells[0].count(",") >= 2:
-            cells = [cells[0]]  # a record pasted into one cell: malformed
-        rows.append(cells)
-        raw.append(_to_json(cells))
-    return rows, raw, list(range(1, len(rows) + 1))
 
 
 def read_tabular(
