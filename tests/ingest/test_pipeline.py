@@ -25,6 +25,7 @@ from provista.ingest.loader import Spool, SpoolError
 from provista.ingest.mapping import SourceFormatError
 from provista.ingest.pipeline import build, ingest, quarantine_store
 from provista.ingest.tabular import detect_encoding, read_tabular
+from provista.linkage.encode import TOKEN_SCHEME
 from provista.privacy.pseudonym import key_check
 from provista.quality.score import score
 from provista.warehouse.schema import FACTS
@@ -154,7 +155,7 @@ def test_a_new_file_is_added_incrementally(tiny: Path, warehouse: Path, tmp_path
     assert len(quality_report(eng).trend) == 2  # the build, then this ingest
 
 
-def test_a_load_under_another_key_or_an_older_token_scheme_is_refused(
+def test_a_load_under_another_key_or_an_older_token_or_digest_scheme_is_refused(
     tiny: Path, warehouse: Path, tmp_path: Path
 ):
     """Pseudonyms and linkage tokens made under another key (or scheme) match nothing already loaded:
@@ -179,6 +180,14 @@ def test_a_load_under_another_key_or_an_older_token_scheme_is_refused(
         )
     with pytest.raises(ProvistaError, match="scheme blake2b"):
         ingest([new], copy, KEY, root=tiny)
+    # Today's tokens, but records keyed for duplicates in an earlier spelling: a re-sent record would
+    # not be known.
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE build_info SET value = ? WHERE name = 'linkage_tokens'", [TOKEN_SCHEME])
+    stamp = copy.stat().st_mtime_ns
+    with pytest.raises(ProvistaError, match="record digests of scheme None"):
+        ingest([new], copy, KEY, root=tiny)
+    assert copy.stat().st_mtime_ns == stamp
 
 
 def test_a_failed_build_leaves_the_current_warehouse_untouched(
@@ -438,6 +447,14 @@ def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resourc
         json.dumps({**patient, "id": "p1-again"}),  # the same record sent again under a new id
         json.dumps({"resourceType": "Patient", "id": "bad", "name": 5}),  # a resource that cannot be read
         json.dumps({"resourceType": "Patient", "id": "bad-again", "name": 5}),  # ... sent again
+        # ... and again, its keys (at every level) in another order
+        json.dumps(
+            dict(
+                reversed(
+                    {**patient, "id": "p1-reordered", "name": [{"given": ["Na"], "family": "Li"}]}.items()
+                )
+            )
+        ),
     ]
     root = tmp_path / folder_name
     folder = root / "sources/hospitals/H1"
@@ -445,7 +462,7 @@ def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resourc
     (folder / "Patient.ndjson").write_text("\n".join(lines) + "\n", encoding="utf-8")
     summary = build(root / "sources", root / "w.duckdb", KEY)
     assert summary.failed == []
-    assert (summary.rows_in, summary.loaded, summary.duplicates, summary.quarantined) == (6, 1, 2, 3)
+    assert (summary.rows_in, summary.loaded, summary.duplicates, summary.quarantined) == (7, 1, 3, 3)
     eng = DuckDBEngine(root / "w.duckdb", read_only=True)
     held = eng.frame("SELECT record_ref, reason_code FROM quarantine ORDER BY record_ref")
     assert held.to_dict("records") == [
@@ -456,6 +473,7 @@ def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resourc
     assert eng.frame("SELECT record_ref, duplicate_of FROM merged ORDER BY 1").to_dict("records") == [
         {"record_ref": "line 6", "duplicate_of": "hospitals/H1/Patient.ndjson#line 5"},
         {"record_ref": "p1-again", "duplicate_of": "hospitals/H1/Patient.ndjson#p1"},
+        {"record_ref": "p1-reordered", "duplicate_of": "hospitals/H1/Patient.ndjson#p1"},
     ]
     assert "year" not in eng.frame("SELECT * FROM patient_record LIMIT 0").columns
     eng.close()

@@ -308,7 +308,7 @@ def read_fhir(path: Path, source: str) -> dict[str, pd.DataFrame]:
                     {
                         **FLATTEN[table](resource),
                         "record_ref": _text(resource.get("id")),
-                        "raw": orjson.dumps(resource).decode(),
+                        "raw": _dumps(resource),
                         "fingerprint": _without_id(resource),
                         "malformed": False,
                     }
@@ -325,8 +325,21 @@ def _loads(text: str) -> Any:
         return json.loads(text)
 
 
+def _dumps(value: Any, option: int = 0) -> str:
+    """JSON by orjson; what it cannot write (an integer beyond 64 bits, read by the standard library's
+    fallback) is written by the standard library, with the same key order."""
+    try:
+        return orjson.dumps(value, option=option).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, sort_keys=bool(option & orjson.OPT_SORT_KEYS))
+
+
+# How a FHIR record's duplicate key is spelt (recorded in the warehouse's build_info: records loaded
+# under another spelling would not be recognised when sent again).
+DIGEST_SCHEME = "blake2b128-orjson-sorted"
+
+
 def _without_id(resource: dict[str, Any]) -> str:
-    """The resource as canonical JSON without its id: a resource sent again under a new id is the same
-    record (the loader's duplicate key). The standard library's spelling, not orjson's: the keys of records
-    loaded earlier (``record_digest``) were made with it, and a re-sent record must still match them."""
-    return json.dumps({k: v for k, v in resource.items() if k != "id"}, sort_keys=True, ensure_ascii=False)
+    """The resource as canonical JSON (keys sorted at every level) without its id: a resource sent again
+    under a new id is the same record (the loader's duplicate key)."""
+    return _dumps({k: v for k, v in resource.items() if k != "id"}, orjson.OPT_SORT_KEYS)

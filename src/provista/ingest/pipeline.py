@@ -23,6 +23,7 @@ import pandas as pd
 
 from provista.engine import Engine, atomic_build
 from provista.errors import ProvistaError
+from provista.ingest.fhir import DIGEST_SCHEME
 from provista.ingest.loader import (
     LoadAccountingError,
     Loader,
@@ -130,13 +131,19 @@ def _finalise(engine: Engine, report: Progress, warehouse: Path) -> LinkStats:
     return stats
 
 
+# How records are keyed across loads; a later load must key them the same way to match what is loaded.
+SCHEMES = {"linkage_tokens": TOKEN_SCHEME, "record_digests": DIGEST_SCHEME}
+
+
 def _build_info(key: bytes) -> pd.DataFrame:
-    return pd.DataFrame({"name": ["linkage_tokens", "key_check"], "value": [TOKEN_SCHEME, key_check(key)]})
+    info = SCHEMES | {"key_check": key_check(key)}
+    return pd.DataFrame({"name": list(info), "value": list(info.values())})
 
 
 def _check_same_keying(engine: Engine, key: bytes, warehouse: Path) -> None:
-    """Refuse to add files under another key or token scheme than the warehouse's: their pseudonyms and
-    linkage tokens would match nothing already loaded, and the same people would silently split."""
+    """Refuse to add files under another key, token or digest scheme than the warehouse's: their
+    pseudonyms and linkage tokens would match nothing already loaded, and the same people would silently
+    split; records sent again would not be known as duplicates."""
     info = dict(engine.frame("SELECT name, value FROM build_info").itertuples(index=False))
     rebuild = f"run `provista build` again, from all the sources, to make {warehouse} afresh"
     if not info:
@@ -153,11 +160,12 @@ def _check_same_keying(engine: Engine, key: bytes, warehouse: Path) -> None:
             hint="use the key it was built with (PROVISTA_PSEUDONYM_KEY_FILE); after a key rotation, "
             + rebuild,
         )
-    if info.get("linkage_tokens") != TOKEN_SCHEME:
-        raise ProvistaError(
-            f"{warehouse} holds linkage tokens of scheme {info.get('linkage_tokens')}, not {TOKEN_SCHEME}",
-            hint=rebuild,
-        )
+    for name, scheme in SCHEMES.items():
+        if info.get(name) != scheme:
+            raise ProvistaError(
+                f"{warehouse} holds {name.replace('_', ' ')} of scheme {info.get(name)}, not {scheme}",
+                hint=rebuild,
+            )
 
 
 def _verify_accounting(engine: Engine) -> None:

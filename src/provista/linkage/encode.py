@@ -33,7 +33,7 @@ import pyarrow as pa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from pypinyin import Style, pinyin
 
-from provista.quality.normalise import map_distinct
+from provista.quality.normalise import by_distinct, id18_checks, is_plain_id18
 from provista.synth.people import id_check_char
 
 # Chinese compound surnames (复姓) that split a full name differently from the usual first character.
@@ -308,12 +308,13 @@ class Encoder:
         if "name" in src and "surname" not in src:
             src["surname"], src["given_name"] = _split_names(src.pop("name"))
         if "id_number" in src:
-            _fill_from_id(src)
+            ids, checks = _ids_checked(src["id_number"])
+            _fill_from_id(src, ids, checks == True)  # noqa: E712 - elementwise, None is not True
         out = pd.DataFrame({"unique_id": src["unique_id"].astype(str).to_numpy()})
         for field in FIELDS:
             if field.name not in src:
                 continue
-            norm = _normalised(field.name, src[field.name])
+            norm = ids if field.name == "id_number" else _normalised(field.name, src[field.name])
             out[f"{field.name}_t"] = _per_distinct(norm, partial(self.tokens, field.name))
             if field.near:
                 out[f"{field.name}_near"] = _per_distinct(
@@ -324,7 +325,7 @@ class Encoder:
                     norm, partial(self.pinyin_tokens_of, field.name), pa.list_(pa.int64())
                 )
             if field.name == "id_number":
-                out["id_valid"] = _per_value(norm, id_valid)
+                out["id_valid"] = checks
             if field.name == "birth_date":
                 out["birth_ym_t"] = _per_distinct(
                     norm, lambda vs: self.tokens("birth_ym", [v[:6] for v in vs])
@@ -339,10 +340,8 @@ class Encoder:
         return out
 
 
-def _fill_from_id(src: pd.DataFrame) -> None:
+def _fill_from_id(src: pd.DataFrame, ids: pd.Series, valid: pd.Series) -> None:
     """A valid resident ID number carries birth date, sex and county: fill them where a record lacks them."""
-    ids = pd.Series([normalise_id(v) for v in src["id_number"].tolist()], index=src.index, dtype=object)
-    valid = ids.map(lambda v: id_valid(v) is True)
     if not valid.any():
         return
     derived = {
@@ -355,6 +354,24 @@ def _fill_from_id(src: pd.DataFrame) -> None:
             src[field] = None
         missing = src[field].isna() & valid
         src.loc[missing, field] = values[missing]
+
+
+def _ids_checked(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """``normalise_id`` of each value, and ``id_valid`` of that (True, False or None): numbers already in
+    the canonical form (as the loader's cleaning leaves them) are checked a column at a time."""
+    text = values.to_numpy(dtype=object)
+    plain = is_plain_id18(text)
+    ids = np.empty(len(text), dtype=object)
+    checks = np.empty(len(text), dtype=object)
+    at = np.flatnonzero(plain)
+    ids[at] = text[at]
+    checks[at] = id18_checks(text[at])[0].tolist()  # Python bools, as id_valid gives
+    for i in np.flatnonzero(~plain):
+        ids[i] = normalise_id(text[i])
+        checks[i] = id_valid(ids[i])
+    return pd.Series(ids, index=values.index, dtype=object), pd.Series(
+        checks, index=values.index, dtype=object
+    )
 
 
 def _split_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -381,21 +398,12 @@ def _normalised(field: str, values: pd.Series) -> pd.Series:
     )
     if field == "sex":
         fn = _normalise_sex
-    return pd.Series(map_distinct(values.astype(object).tolist(), fn), index=values.index, dtype=object)
+    return by_distinct(values, fn)
 
 
 def _normalise_sex(value: object) -> str | None:
     text = normalise_text(value)
     return {"男": "m", "1": "m", "male": "m", "女": "f", "2": "f", "female": "f"}.get(text or "", text)
-
-
-def _per_value(values: pd.Series, fn: Callable[[str], object]) -> pd.Series:
-    """``fn`` of each non-null value, computed once per distinct value."""
-    return pd.Series(
-        map_distinct(values.tolist(), lambda v: None if v is None else fn(str(v))),
-        index=values.index,
-        dtype=object,
-    )
 
 
 def _per_distinct(values: pd.Series, fn: Callable[[list[str]], Any], kind: Any = None) -> pd.Series:

