@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=60, help="profile every N-th hospital's files")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime ...)")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--save", type=Path, help="also write the profile here (pstats: print_callers ...)")
     args = parser.parse_args()
     hospitals = sorted((args.sources / "hospitals").iterdir())[:: args.every]
     files = [f for h in hospitals for f in sorted(h.iterdir())]
@@ -43,6 +44,8 @@ def main() -> None:
     seconds = time.perf_counter() - start
     print(f"{len(files)} files, {summary.rows_in:,} records, {seconds:.1f} s under the profiler")
     pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
+    if args.save:
+        profile.dump_stats(args.save)
 
 
 if __name__ == "__main__":
