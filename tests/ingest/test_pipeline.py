@@ -427,6 +427,31 @@ def test_a_re_sent_export_only_adds_its_new_records(
     assert summary.duplicates == entry["rows"]
 
 
+def test_fhir_duplicate_keys_tell_nan_and_infinity_from_null_but_not_key_order(tmp_path: Path):
+    """NaN and ±Infinity (read by the standard library's fallback) are not null: a resource holding one is
+    not a re-send of the same resource holding null; the order of keys does not matter."""
+    base = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "T", "coding": [{"code": "8310-5"}]},
+    }
+    values = [float("nan"), None, float("inf"), float("-inf")]
+    lines = [
+        json.dumps({**base, "id": f"o{i}", "valueQuantity": {"value": v, "unit": "Cel"}})
+        for i, v in enumerate(values)
+    ]
+    lines.append(
+        json.dumps(
+            {"valueQuantity": {"unit": "Cel", "value": None}, "id": "o9", **dict(reversed(base.items()))}
+        )
+    )
+    path = tmp_path / "Observation.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    keys = read_fhir(path, path.name)["labs"]["fingerprint"].tolist()
+    assert len(set(keys[:4])) == 4
+    assert keys[4] == keys[1]
+
+
 # Folders named like Hive partitions or glob patterns must not change what the spool files hold.
 @pytest.mark.parametrize("folder_name", ["year=2025", "exports [a]"])
 def test_ndjson_lines_that_are_not_resources_are_quarantined_and_re_sent_resources_merged(

@@ -101,3 +101,24 @@ def test_a_valid_id_number_supplies_a_missing_birth_date_sex_and_county() -> Non
     f = Encoder(KEY).encode(frame)
     for field in ("birth_date_t", "sex_t", "region_t"):
         assert f.loc[0, field] == f.loc[1, field], field
+
+
+def test_id_numbers_in_any_spelling_or_type_are_encoded_as_one_by_one() -> None:
+    """The column-at-a-time path (plain 18-character numbers) and the one-by-one path agree."""
+    values = [
+        "11010519491231002X",  # plain, valid
+        "110105194912310021",  # plain, wrong check character
+        "11010519491231002x",  # lower-case x
+        " 11010519491231002X ",  # padded
+        "１１０１０５１９４９１２３１００２Ｘ",  # full width
+        "330102800101123",  # 15 digits
+        "6988048",  # not a resident ID
+        110105194912310020,  # a number, as a spreadsheet may give it
+        None,
+        float("nan"),
+    ]
+    frame = pd.DataFrame({"unique_id": [str(i) for i in range(len(values))], "id_number": values})
+    f = Encoder(KEY).encode(frame)
+    assert f["id_valid"].tolist() == [id_valid(normalise_id(v)) for v in values]
+    one = Encoder(KEY).tokens("id_number", ["11010519491231002X"])[0]
+    assert f.loc[[0, 2, 3, 4], "id_number_t"].tolist() == [one] * 4

@@ -322,7 +322,13 @@ def _loads(text: str) -> Any:
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
-        return json.loads(text)
+        return json.loads(text, parse_constant=NonFinite)
+
+
+class NonFinite(float):
+    """NaN or ±Infinity as the standard library read them: a float, but one orjson refuses to write, so
+    ``_dumps`` writes it as the standard library does (orjson would write null, and a record holding NaN
+    would be taken for the same record holding null)."""
 
 
 def _dumps(value: Any, option: int = 0) -> str:

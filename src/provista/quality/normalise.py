@@ -130,9 +130,10 @@ def id18_checks(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return check, (month >= 1) & (month <= 12) & (day >= 1) & (day <= days_in_month)
 
 
-def is_plain_id18(text: np.ndarray) -> np.ndarray:
-    """Which values (objects: text, None, NaN) match ``PLAIN_ID18``."""
-    found = pc.match_substring_regex(pa.array(text, type=pa.string(), from_pandas=True), PLAIN_ID18)
+def is_plain_id18(values: np.ndarray) -> np.ndarray:
+    """Which values (any objects) are text matching ``PLAIN_ID18``."""
+    text = np.fromiter((v if type(v) is str else None for v in values), dtype=object, count=len(values))
+    found = pc.match_substring_regex(pa.array(text, type=pa.string()), PLAIN_ID18)
     return found.fill_null(False).to_numpy(zero_copy_only=False)
 
 
@@ -294,7 +295,9 @@ class Conversions:
     def apply(self, values: np.ndarray) -> np.ndarray:
         """Values in the canonical unit (NaN where the unit is unknown); identities leave them as they are."""
         same = (self.factor == 1.0) & (self.offset == 0.0)
-        return np.where(self.known, np.where(same, values, values * self.factor + self.offset), np.nan)
+        with np.errstate(over="ignore", invalid="ignore"):  # as Python floats: a huge value becomes inf
+            converted = values * self.factor + self.offset
+        return np.where(self.known, np.where(same, values, converted), np.nan)
 
 
 def unit_conversions(loinc: pd.Series, unit: pd.Series) -> Conversions:
