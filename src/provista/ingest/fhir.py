@@ -332,8 +332,8 @@ class NonFinite(float):
 
 
 def _dumps(value: Any, option: int = 0) -> str:
-    """JSON by orjson; what it cannot write (an integer beyond 64 bits, read by the standard library's
-    fallback) is written by the standard library, with the same key order."""
+    """JSON by orjson; what it cannot write (read by the standard library's fallback: an integer beyond 64
+    bits, NaN or Infinity) is written by the standard library, with the same key order."""
     try:
         return orjson.dumps(value, option=option).decode()
     except TypeError:

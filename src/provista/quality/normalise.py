@@ -7,7 +7,7 @@ read with certainty); the caller decides whether None means "missing" or "quaran
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -28,21 +28,13 @@ def to_halfwidth(text: str) -> str:
     return text.translate(_FULLWIDTH)
 
 
-def _distinct_array(values: Iterable[Hashable] | pd.Series, fn: Callable[[Any], Any]) -> np.ndarray:
-    codes, distinct = pd.factorize(values if isinstance(values, pd.Series) else np.fromiter(values, object))
+def by_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """``fn`` of each value of a column, computed once per distinct value (codes repeat); None and NaN
+    give None. A column again: object dtype, the same index."""
+    codes, distinct = pd.factorize(values)
     mapped = np.empty(len(distinct) + 1, dtype=object)  # the last stays None: code -1 (None, NaN) picks it
     mapped[:-1] = np.fromiter((fn(v) for v in distinct), dtype=object, count=len(distinct))
-    return mapped[codes]
-
-
-def map_distinct(values: Iterable[Hashable] | pd.Series, fn: Callable[[Any], Any]) -> list[Any]:
-    """``fn`` of each value, computed once per distinct value (codes repeat); None and NaN give None."""
-    return _distinct_array(values, fn).tolist()
-
-
-def by_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
-    """``map_distinct`` of a column, as a column (object dtype, same index)."""
-    return pd.Series(_distinct_array(values, fn), index=values.index, dtype=object)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 # --- ICD-10 -------------------------------------------------------------------------------------------
