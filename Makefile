@@ -50,7 +50,7 @@ demo: setup
 	$(BIN)/provista demo
 
 test: setup browser java postgres
-	$(BIN)/python -m pytest -q --durations=25
+	$(BIN)/python -m pytest -q --durations=25 -n 2
 
 # The Spark engine on a cluster, not in local mode (not part of `make test`: ~12 min): the engine parity tests
 # on a one-machine standalone cluster (master and worker from PySpark's own jars, on loopback), then through

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -9,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,35 @@ KEY = bytes(range(32))  # the tests' pseudonym key
 # For development only: PROVISTA_TEST_CACHE=DIR keeps the tiny province and its warehouse in DIR across
 # test sessions (built when missing). CI never sets it; delete DIR after changing synth or the build.
 CACHE = Path(os.environ["PROVISTA_TEST_CACHE"]) if os.environ.get("PROVISTA_TEST_CACHE") else None
+
+
+# `make test` runs the suite on two workers (pytest-xdist, `-n 2`). Each test module stays on one worker, so
+# that its module fixtures are made once; the engine tests share one worker and its Spark. (A scheduler of
+# our own: xdist's `--dist loadgroup` marks no longer reach its scheduler under pytest 9.)
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::")[0]
+            return "spark" if module.startswith("tests/engine/") else module
+
+    return ByModule(config, log)
+
+
+def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
+    """DIR/name, made by `make` once for the whole run: the first worker to ask makes it while the others
+    wait on a lock (without workers, DIR is this session's own temporary folder)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path, done = root / name, root / f"{name}.made"
+    with open(root / f"{name}.making", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            make(path)
+            done.touch()
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,24 +88,17 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny province, written by `provista synth` in a subprocess, as a user would run it."""
     if CACHE is not None and (CACHE / "province/manifest.json").is_file():
         return CACHE / "province"
-    out = (CACHE or tmp_path_factory.mktemp("tiny")) / "province"
-    cmd = [
-        sys.executable,
-        "-m",
-        "provista",
-        "synth",
-        "--out",
-        str(out),
-        "--scale",
-        "tiny",
-        "--seed",
-        str(TINY_SEED),
-        "--jobs",
-        "2",
-    ]
-    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return out
+
+    def synth(out: Path) -> None:
+        cmd = [sys.executable, "-m", "provista", "synth", "--out", str(out), "--scale", "tiny",
+               "--seed", str(TINY_SEED), "--jobs", "2"]  # fmt: skip
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert done.returncode == 0, done.stderr
+
+    if CACHE is not None:
+        synth(CACHE / "province")
+        return CACHE / "province"
+    return made_once(tmp_path_factory, "province", synth)
 
 
 @pytest.fixture(scope="session")
@@ -83,12 +106,15 @@ def warehouse(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny province built once (shared by the ingest and linkage tests; open it read-only)."""
     from provista.ingest.pipeline import build
 
-    if CACHE is not None and (CACHE / "provista.duckdb").is_file():
-        return CACHE / "provista.duckdb"
-    path = (CACHE or tmp_path_factory.mktemp("warehouse")) / "provista.duckdb"
-    summary = build(tiny, path, KEY)
-    assert not summary.failed
-    return path
+    def make(path: Path) -> None:
+        summary = build(tiny, path, KEY)
+        assert not summary.failed
+
+    if CACHE is None:
+        return made_once(tmp_path_factory, "provista.duckdb", make)
+    if not (CACHE / "provista.duckdb").is_file():
+        make(CACHE / "provista.duckdb")
+    return CACHE / "provista.duckdb"
 
 
 @pytest.fixture(scope="session")

@@ -29,6 +29,12 @@ console = Console(stderr=True)
 out = Console()
 
 
+def table_out(width: int) -> Console:
+    """Where a command prints a table: the terminal, or (piped to a file or captured) a console ``width``
+    columns wide, so that rows are not wrapped to 80 columns."""
+    return out if out.is_terminal else Console(width=width, highlight=False)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Print a ProvistaError as a message with what to do, not a stack trace; exit with status 2."""
@@ -394,6 +400,9 @@ def ingest(
         )
     for skipped in summary.skipped:
         out.print(f"Already loaded, nothing changed: {skipped}")
+    if summary.skipped and not (summary.files or summary.failed):
+        out.print(f"Nothing new: {target} is unchanged (no new version written).")
+        return
     _load_summary(summary, f"Added to {target}")
 
 

@@ -123,8 +123,10 @@ def test_loading_the_same_file_twice_changes_nothing(tiny: Path, warehouse: Path
     copy = tmp_path / "w.duckdb"
     shutil.copy(warehouse, copy)
     before = {t: DuckDBEngine(copy, read_only=True).scalar(f"SELECT count(*) FROM {t}") for t in FACTS}
+    digest = hashlib.sha256(copy.read_bytes()).hexdigest()
     summary = ingest([tiny / "cdc/case_reports_2024.csv"], copy, KEY, root=tiny)
     assert summary.skipped == ["cdc/case_reports_2024.csv"] and summary.files == 0
+    assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest  # not even a new version written
     eng = DuckDBEngine(copy, read_only=True)
     assert {t: eng.scalar(f"SELECT count(*) FROM {t}") for t in FACTS} == before
 
@@ -203,8 +205,12 @@ def test_a_failed_build_leaves_the_current_warehouse_untouched(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(pipeline, "link_persons", boom)  # late in the build, after every file loaded
-    with pytest.raises(RuntimeError):
-        build(tiny, copy, KEY)
+    sources = tmp_path / "sources"  # the registry and one hospital are enough to get that far
+    shutil.copytree(tiny / "registry", sources / "registry")
+    first = min(p for p in (tiny / "hospitals").iterdir() if p.is_dir())
+    shutil.copytree(first, sources / "hospitals" / first.name)
+    with pytest.raises(RuntimeError, match="disk full"):
+        build(sources, copy, KEY)
     assert hashlib.sha256(copy.read_bytes()).hexdigest() == digest
     assert not list(tmp_path.glob("*.building*"))
     assert reader.scalar("SELECT count(*) FROM encounter") > 0  # a reader still sees its version

@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from provista.engine import Engine, atomic_build
+from provista.engine import DuckDBEngine, Engine, atomic_build
 from provista.errors import ProvistaError
 from provista.ingest.fhir import DIGEST_SCHEME
 from provista.ingest.loader import (
@@ -140,10 +140,11 @@ def _build_info(key: bytes) -> pd.DataFrame:
     return pd.DataFrame({"name": list(info), "value": list(info.values())})
 
 
-def _check_same_keying(engine: Engine, key: bytes, warehouse: Path) -> None:
+def _check_same_keying(engine: Engine, key: bytes, warehouse: Path, record: bool = True) -> None:
     """Refuse to add files under another key, token or digest scheme than the warehouse's: their
     pseudonyms and linkage tokens would match nothing already loaded, and the same people would silently
-    split; records sent again would not be known as duplicates."""
+    split; records sent again would not be known as duplicates. A warehouse that says nothing and links
+    nobody yet takes this key and these schemes (written when ``record``)."""
     info = dict(engine.frame("SELECT name, value FROM build_info").itertuples(index=False))
     rebuild = f"run `provista build` again, from all the sources, to make {warehouse} afresh"
     if not info:
@@ -152,7 +153,8 @@ def _check_same_keying(engine: Engine, key: bytes, warehouse: Path) -> None:
                 f"{warehouse} was built by an earlier Provista, whose linkage tokens differ from this one's",
                 hint=rebuild,
             )
-        engine.append("build_info", _build_info(key))
+        if record:
+            engine.append("build_info", _build_info(key))
         return
     if info.get("key_check") != key_check(key):
         raise ProvistaError(
@@ -283,6 +285,16 @@ class _Inserts:
                 path.unlink()
 
 
+def _sha256(path: Path) -> str:
+    """A file's content hash: the same content is loaded once, whatever its name."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A file as a message names it: relative to the sources' root, else by its name."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+
+
 def _load_all(
     engine: Engine,
     root: Path,
@@ -301,11 +313,9 @@ def _load_all(
     loaded = set(engine.frame("SELECT sha256 FROM ingest_log")["sha256"])
     unique, digests = [], {}
     for path in files:
-        digest = digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = digests[path] = _sha256(path)
         if digest in loaded:
-            summary.skipped.append(
-                path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-            )
+            summary.skipped.append(_shown(path, root))
         else:
             loaded.add(digest)
             unique.append(path)
@@ -316,12 +326,7 @@ def _load_all(
         tasks.append((first, group))
         first += len(group)
     # Records loaded before, for the sources of this load: a re-sent record is a duplicate, not a new one.
-    keys = sorted(
-        {
-            hospital_of(p) or (p.relative_to(root).as_posix() if p.is_relative_to(root) else p.name)
-            for p in unique
-        }
-    )
+    keys = sorted({hospital_of(p) or _shown(p, root) for p in unique})
     earlier = (
         engine.frame(f"SELECT * FROM record_digest WHERE source_key IN ({', '.join('?' * len(keys))})", keys)
         if keys
@@ -426,20 +431,17 @@ def ingest(
     if missing:
         raise ProvistaError(f"no such file: {', '.join(missing)}", hint="check the paths")
     summary = LoadSummary()
+    base, paths = (root or Path(".")).resolve(), [f.resolve() for f in files]
+    with DuckDBEngine(warehouse, read_only=True) as current:
+        _check_same_keying(current, key, warehouse, record=False)  # a wrong key is said even then
+        before = set(current.frame("SELECT sha256 FROM ingest_log")["sha256"])
+    if all(_sha256(path) in before for path in paths):  # nothing new: no new version, nothing to relink
+        summary.skipped = [_shown(path, base) for path in paths]
+        return summary
     with atomic_build(warehouse, start_from_current=True, engine=engine) as db:
         create_all(db)
         _check_same_keying(db, key, warehouse)
-        raw = _load_all(
-            db,
-            (root or Path(".")).resolve(),
-            key,
-            load_province(province),
-            mappings_dir,
-            [f.resolve() for f in files],
-            summary,
-            report,
-            jobs,
-        )
+        raw = _load_all(db, base, key, load_province(province), mappings_dir, paths, summary, report, jobs)
         _verify_accounting(db)
         summary.linkage = _finalise(db, report, warehouse)
     _save_quarantine_store(warehouse, raw, append=True)

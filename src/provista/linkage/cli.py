@@ -62,7 +62,7 @@ def explain(a: RecordA, b: RecordB, warehouse: Warehouse = None) -> None:
     """Why two records are one person or not: each comparison's match weight (a waterfall, in bits)."""
     from rich.table import Table
 
-    from provista.cli import out, user_errors
+    from provista.cli import out, table_out, user_errors
     from provista.linkage.explain import explain as explain_pair
 
     with user_errors():
@@ -83,7 +83,7 @@ def explain(a: RecordA, b: RecordB, warehouse: Warehouse = None) -> None:
         table.add_row(
             r["comparison"], r["level"], f"{r['match_weight']:+.2f}", f"{r['cumulative']:+.2f}", bar
         )
-    out.print(table)
+    table_out(160).print(table)
     verdict = "the same person" if x.person_l == x.person_r else "different persons"
     out.print(
         f"Total match weight {x.match_weight:+.2f}: match probability {x.match_probability:.6f}. "
@@ -139,7 +139,7 @@ def history(warehouse: Warehouse = None) -> None:
     """Every correction ever recorded: who, when, what and why."""
     from rich.table import Table
 
-    from provista.cli import out, user_errors
+    from provista.cli import table_out, user_errors
     from provista.config import get_settings
     from provista.linkage.overrides import history as read_history
 
@@ -150,7 +150,7 @@ def history(warehouse: Warehouse = None) -> None:
         table.add_column(col)
     for e in entries:
         table.add_row(e.when, e.who, e.action, e.record_a, e.record_b, e.why)
-    out.print(table)
+    table_out(200).print(table)
 
 
 @empi.command()

@@ -1,4 +1,7 @@
-"""`provista forecast` and `provista forecast backtest` on the tiny province's warehouse."""
+"""`provista forecast` and `provista forecast backtest` on the tiny province's warehouse.
+
+The warehouse is read through DuckDBEngine: DuckDB refuses a second connection to a file with another
+configuration while an earlier test of the same worker (the API server) still holds it open."""
 
 from __future__ import annotations
 
@@ -6,12 +9,12 @@ import io
 import json
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from provista.cli import app
+from provista.engine import DuckDBEngine
 
 runner = CliRunner()
 
@@ -26,7 +29,7 @@ def _run(*args: str) -> str:
 @pytest.fixture(scope="module")
 def complete_hospital(warehouse: Path) -> str:
     """A hospital whose every open department sent all of the last 42 census days (no gap to fill)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with DuckDBEngine(warehouse, read_only=True) as engine, engine.con as con:
         row = con.execute(
             """WITH per AS (SELECT hospital_id, department, count(*) AS n FROM bed_census
                             WHERE date > (SELECT max(date) FROM bed_census) - 42 GROUP BY ALL)
@@ -42,7 +45,7 @@ def test_forecast_csv_one_hospital_total_and_departments(warehouse: Path, comple
         "--warehouse", str(warehouse), "--hospital", complete_hospital, "--horizon", "14", "--format", "csv"
     )
     table = pd.read_csv(io.StringIO(done), keep_default_na=False)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with DuckDBEngine(warehouse, read_only=True) as engine, engine.con as con:
         last = con.execute("SELECT max(date) FROM bed_census").fetchone()[0]  # type: ignore[index]
         beds = dict(con.execute(
             """SELECT department, open_beds FROM bed_census WHERE hospital_id = ? AND date = ?""",
@@ -70,7 +73,7 @@ def test_backtest_csv_seasonal_naive_mae_by_hand(warehouse: Path, complete_hospi
     assert set(table["bucket"]) == {"1–7", "8–14"} and set(table["model"]) == {"arx", "snaive"}
     # By hand: the hospital's total census T, origins o = last − 14 − 7k (k = 0, 1, 2); 1–7 days ahead the
     # baseline forecasts T[o + h − 7], so MAE = mean |T[o + h] − T[o + h − 7]|.
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with DuckDBEngine(warehouse, read_only=True) as engine, engine.con as con:
         total = (
             con.execute(
                 """SELECT date, sum(occupied_beds)::DOUBLE AS n FROM bed_census WHERE hospital_id = ?

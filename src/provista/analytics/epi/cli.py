@@ -54,7 +54,7 @@ def rates(
     Counts confirmed and clinically diagnosed cases (not suspected cases or carriers) by onset date.
     """
     from provista.analytics.epi.warehouse import incidence_from_warehouse
-    from provista.cli import console, out, user_errors
+    from provista.cli import console, out, table_out, user_errors
     from provista.engine import DuckDBEngine
 
     with user_errors():
@@ -102,10 +102,8 @@ def rates(
         text = json.dumps({**meta, "rows": records}, ensure_ascii=False, indent=2)
         out.print(text, soft_wrap=True, markup=False, highlight=False)
     else:
-        from rich.console import Console
-
         # A terminal wraps the table to its width; a pipe or file gets it on one line per row.
-        target = out if out.is_terminal else Console(width=160, highlight=False)
+        target = table_out(160)
         target.print(_rich_table(table, by, start, end, per, standard, annualise))
 
 

@@ -259,9 +259,6 @@ def _change(mae: float, baseline: float) -> str:
 
 
 def _print(renderable: Any) -> None:
-    from rich.console import Console
+    from provista.cli import table_out
 
-    from provista.cli import out
-
-    target = out if out.is_terminal else Console(width=400, highlight=False)
-    target.print(renderable)
+    table_out(400).print(renderable)

@@ -54,7 +54,7 @@ def indicators(
     """
     from provista.analytics.operations.definitions import definitions_markdown, load_definitions
     from provista.analytics.operations.indicators import indicator_table
-    from provista.cli import out, user_errors
+    from provista.cli import out, table_out, user_errors
     from provista.engine import DuckDBEngine
 
     with user_errors():
@@ -86,9 +86,7 @@ def indicators(
         text = json.dumps({**meta, "units": units, "rows": records}, ensure_ascii=False, indent=2)
         out.print(text, soft_wrap=True, markup=False, highlight=False)
     else:
-        from rich.console import Console
-
-        target = out if out.is_terminal else Console(width=400, highlight=False)
+        target = table_out(400)
         target.print(_rich_table(table, by, start, end, [i.id for i in defs.indicators]))
 
 

@@ -133,14 +133,13 @@ def score(
     ] = "table",
 ) -> None:
     """Alarm burden, sensitivity, false alarms and days to detection of each configured detector."""
-    from rich.console import Console
     from rich.table import Table
 
     from provista.analytics.surveillance.detection_config import load_config
     from provista.analytics.surveillance.detection_score import read_outbreaks, score_table
     from provista.analytics.surveillance.detection_score import score as score_runs
     from provista.analytics.surveillance.outbreak_alerts import detection_config, run_detection
-    from provista.cli import out, stage_progress, user_errors
+    from provista.cli import out, stage_progress, table_out, user_errors
     from provista.engine import DuckDBEngine
 
     with user_errors():
@@ -187,7 +186,7 @@ def score(
             "–" if pd.isna(r.median_days_to_detection) else f"{r.median_days_to_detection:g}",
         )
     # A terminal wraps the table to its width; a pipe or file gets it on one line per row.
-    target = out if out.is_terminal else Console(width=160, highlight=False)
+    target = table_out(160)
     target.print(view)
     target.print(f"Judged to {table['judged_to'].max()}; burden is over the weeks each method judges.")
 

@@ -309,9 +309,8 @@ def _p(p: float, replicas: int) -> str:
 
 
 def _print(view: Any) -> None:
-    from rich.console import Console
 
-    from provista.cli import out
+    from provista.cli import table_out
 
     # A terminal wraps the table to its width; a pipe or file gets it on one line per row.
-    (out if out.is_terminal else Console(width=200, highlight=False)).print(view)
+    table_out(200).print(view)
