@@ -29,7 +29,8 @@ TINY_SEED = 7
 KEY = bytes(range(32))  # the tests' pseudonym key
 
 # For development only: PROVISTA_TEST_CACHE=DIR keeps the tiny province and its warehouse in DIR across
-# test sessions (built when missing). CI never sets it; delete DIR after changing synth or the build.
+# test sessions (built when missing, once for all workers). CI never sets it; delete DIR after changing
+# synth or the build.
 CACHE = Path(os.environ["PROVISTA_TEST_CACHE"]) if os.environ.get("PROVISTA_TEST_CACHE") else None
 
 
@@ -49,14 +50,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def made_once(tmp_path_factory: pytest.TempPathFactory, name: str, make: Callable[[Path], None]) -> Path:
-    """DIR/name, made by `make` once for the whole run: the first worker to ask makes it while the others
-    wait on a lock (without workers, DIR is this session's own temporary folder)."""
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    """DIR/name, made by `make` once: the first worker to ask makes it while the others wait on a lock.
+    DIR is PROVISTA_TEST_CACHE when set (kept across runs), else this run's temporary folder (shared by its
+    workers; without workers, this session's own)."""
+    if CACHE is not None:
+        root = CACHE
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        base = tmp_path_factory.getbasetemp()
+        root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     path, done = root / name, root / f"{name}.made"
     with open(root / f"{name}.making", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists():
+        if not (done.exists() or (CACHE is not None and path.exists())):
             make(path)
             done.touch()
     return path
@@ -86,8 +92,6 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny province, written by `provista synth` in a subprocess, as a user would run it."""
-    if CACHE is not None and (CACHE / "province/manifest.json").is_file():
-        return CACHE / "province"
 
     def synth(out: Path) -> None:
         cmd = [sys.executable, "-m", "provista", "synth", "--out", str(out), "--scale", "tiny",
@@ -95,9 +99,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
         done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
         assert done.returncode == 0, done.stderr
 
-    if CACHE is not None:
-        synth(CACHE / "province")
-        return CACHE / "province"
     return made_once(tmp_path_factory, "province", synth)
 
 
@@ -110,11 +111,7 @@ def warehouse(tiny: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         summary = build(tiny, path, KEY)
         assert not summary.failed
 
-    if CACHE is None:
-        return made_once(tmp_path_factory, "provista.duckdb", make)
-    if not (CACHE / "provista.duckdb").is_file():
-        make(CACHE / "provista.duckdb")
-    return CACHE / "provista.duckdb"
+    return made_once(tmp_path_factory, "provista.duckdb", make)
 
 
 @pytest.fixture(scope="session")

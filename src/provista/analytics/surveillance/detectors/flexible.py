@@ -21,6 +21,8 @@ weekday; windows running before the first period are cut (as the package does fo
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -56,6 +58,29 @@ EPS = np.finfo(float).eps
 def _r_colon(a: int, b: int) -> range:
     """R's ``a:b`` (runs backwards when b < a)."""
     return range(a, b + 1) if a <= b else range(a, b - 1, -1)
+
+
+def reference_points(series: CountSeries, k: int, b: int) -> list[int] | None:
+    """k and the same point 1..b years back (nearest same weekday for weekly dates); None if missing."""
+    if not series.dated:
+        points = [k - series.freq * i for i in range(b + 1)]
+        return points if points[-1] >= 1 else None
+    assert series.dates is not None
+    day = series.dates[k - 1]
+    found = [series.index_of(year_back(series, day, i)) for i in range(b + 1)]
+    return None if None in found else [i for i in found if i is not None]
+
+
+def _earliest(series: CountSeries, b: int) -> int:
+    """The first period with all its reference points."""
+    found = (k for k in range(1, series.n + 1) if reference_points(series, k, b) is not None)
+    return next(found, series.n + 1)
+
+
+@functools.lru_cache(maxsize=32)
+def _earliest_on(dates: tuple[dt.date, ...], freq: int, b: int) -> int:
+    """``_earliest`` of any series on this calendar, found once per calendar (not once per judged run)."""
+    return _earliest(CountSeries(observed=np.zeros(len(dates)), dates=dates, freq=freq), b)
 
 
 def discrete_quantile(p: float, cdf: Callable[[float], float]) -> float:
@@ -108,20 +133,13 @@ class FarringtonFlexible(Detector):
 
     def reference_points(self, series: CountSeries, k: int) -> list[int] | None:
         """k and the same point 1..b years back (nearest same weekday for weekly dates); None if missing."""
-        b = self.control["b"]
-        if not series.dated:
-            points = [k - series.freq * i for i in range(b + 1)]
-            return points if points[-1] >= 1 else None
-        assert series.dates is not None
-        day = series.dates[k - 1]
-        found = [series.index_of(year_back(series, day, i)) for i in range(b + 1)]
-        return None if None in found else [i for i in found if i is not None]
+        return reference_points(series, k, self.control["b"])
 
     def earliest(self, series: CountSeries) -> int:
         require_calendar(series, self.name)
-        return next(
-            (k for k in range(1, series.n + 1) if self.reference_points(series, k) is not None), series.n + 1
-        )
+        if series.dates is not None:  # the calendar's alone: the series of a panel share it
+            return _earliest_on(series.dates, series.freq, self.control["b"])
+        return _earliest(series, self.control["b"])
 
     def default_first(self, series: CountSeries) -> int:
         """R's default (freq·b + w + 1), or later if the calendar needs it."""
