@@ -184,7 +184,9 @@ _FEATURE = ("_t", "_near", "_py", "id_valid")
 
 
 def _assign(engine: Engine, clusters: pd.DataFrame) -> int:
-    """Person keys: a cluster is named by the smallest pseudonym of its valid ID numbers, else its record.
+    """Person keys: a cluster is named by the smallest pseudonym of its valid ID numbers, else its smallest
+    record key. Clusters that a split made of one ID number's records: the one with the smallest record
+    keeps the ID's name, the others take their smallest record's (a person key names one person).
 
     ``clusters`` holds the representatives that share a cluster; any other is a cluster of its own.
     Returns the number of clusters (persons)."""
@@ -194,10 +196,17 @@ def _assign(engine: Engine, clusters: pd.DataFrame) -> int:
         """CREATE OR REPLACE TEMP TABLE link_person AS
         WITH member AS (
             SELECT r.record_key, coalesce(c.cluster_id, r.rep_key) AS cluster_id, r.id_person_key
-            FROM link_rep r LEFT JOIN link_cluster c ON c.rep_key = r.rep_key)
-        SELECT m.record_key, k.person_key FROM member m JOIN (
-            SELECT cluster_id, coalesce(min(id_person_key), min(record_key)) AS person_key
-            FROM member GROUP BY cluster_id) k USING (cluster_id)"""
+            FROM link_rep r LEFT JOIN link_cluster c ON c.rep_key = r.rep_key),
+        named AS (
+            SELECT cluster_id, min(id_person_key) AS id_key, min(record_key) AS first_record
+            FROM member GROUP BY cluster_id),
+        ranked AS (
+            SELECT cluster_id, id_key, first_record,
+                row_number() OVER (PARTITION BY id_key ORDER BY first_record) AS nth
+            FROM named)
+        SELECT m.record_key, CASE WHEN k.id_key IS NOT NULL AND k.nth = 1 THEN k.id_key
+                                  ELSE k.first_record END AS person_key
+        FROM member m JOIN ranked k USING (cluster_id)"""
     )
     # One person per record key (min: a key on several identity rows gets the same person on both engines).
     person = "SELECT record_key AS {key}, min(person_key) AS person_key FROM link_person GROUP BY record_key"
