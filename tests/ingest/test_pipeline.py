@@ -176,7 +176,12 @@ def test_a_load_under_another_key_or_an_older_token_or_digest_scheme_is_refused(
     with pytest.raises(ProvistaError, match="earlier Provista") as refused:
         ingest([new], copy, KEY, root=tiny)
     assert "provista build" in (refused.value.hint or "")
+    with duckdb.connect(str(copy)) as con:  # older still: no build_info table at all
+        con.execute("DROP TABLE build_info")
+    with pytest.raises(ProvistaError, match="earlier Provista"):
+        ingest([new], copy, KEY, root=tiny)
     with duckdb.connect(str(copy)) as con:
+        con.execute("CREATE TABLE build_info (name VARCHAR, value VARCHAR)")
         con.execute(
             "INSERT INTO build_info VALUES ('linkage_tokens', 'blake2b'), ('key_check', ?)", [key_check(KEY)]
         )

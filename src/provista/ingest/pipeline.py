@@ -432,10 +432,12 @@ def ingest(
         raise ProvistaError(f"no such file: {', '.join(missing)}", hint="check the paths")
     summary = LoadSummary()
     base, paths = (root or Path(".")).resolve(), [f.resolve() for f in files]
+    before: set[str] = set()
     with DuckDBEngine(warehouse, read_only=True) as current:
-        _check_same_keying(current, key, warehouse, record=False)  # a wrong key is said even then
-        before = set(current.frame("SELECT sha256 FROM ingest_log")["sha256"])
-    if all(_sha256(path) in before for path in paths):  # nothing new: no new version, nothing to relink
+        if {"build_info", "identity", "ingest_log"} <= set(current.tables()):  # else: an older warehouse
+            _check_same_keying(current, key, warehouse, record=False)  # a wrong key is said even then
+            before = set(current.frame("SELECT sha256 FROM ingest_log")["sha256"])
+    if paths and all(_sha256(path) in before for path in paths):  # nothing new: no version, no relinking
         summary.skipped = [_shown(path, base) for path in paths]
         return summary
     with atomic_build(warehouse, start_from_current=True, engine=engine) as db:

@@ -309,7 +309,6 @@ def _p(p: float, replicas: int) -> str:
 
 
 def _print(view: Any) -> None:
-
     from provista.cli import table_out
 
     # A terminal wraps the table to its width; a pipe or file gets it on one line per row.
