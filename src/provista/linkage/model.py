@@ -11,12 +11,15 @@ from __future__ import annotations
 import copy
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
 from splink import Linker, SettingsCreator
 from splink.backends.duckdb import DuckDBAPI
+from splink.internals.comparison_level import M_U_CLAMP_MIN, ComparisonLevel
 from splink.internals.exceptions import SplinkException
 
 from provista.errors import ProvistaError
@@ -226,6 +229,36 @@ def score(linker: Linker, threshold: float = SCORE_FLOOR, chunks: int = 1) -> pd
     return scored[["unique_id_l", "unique_id_r", "match_weight", "match_probability"]].reset_index(drop=True)
 
 
+@contextmanager
+def floored_m_u() -> Iterator[None]:
+    """While training, an m or u probability below Splink's floor (``M_U_CLAMP_MIN``, 1e-300) is stored as
+    the floor.
+
+    Splink 5.0's EM assigns the probabilities it computes, and their setters refuse values below the floor:
+    a comparison level all but absent among one session's matches (m = 3e-312 on a province of 10,912
+    identity records) failed the whole training, and the province was linked by ID number only. Splink
+    computes every match weight from max(m, floor) and max(u, floor), so storing the floor changes no weight.
+    """
+    saved = {name: getattr(ComparisonLevel, name) for name in ("m_probability", "u_probability")}
+
+    def floored(prop: property) -> property:
+        def setter(level: ComparisonLevel, value: Any) -> None:
+            if isinstance(value, float) and value < M_U_CLAMP_MIN:
+                value = M_U_CLAMP_MIN
+            assert prop.fset is not None
+            prop.fset(level, value)
+
+        return property(prop.fget, setter)
+
+    for name, prop in saved.items():
+        setattr(ComparisonLevel, name, floored(prop))
+    try:
+        yield
+    finally:
+        for name, prop in saved.items():
+            setattr(ComparisonLevel, name, prop)
+
+
 class TrainingError(ProvistaError, RuntimeError):
     """Too few records, or too little variety, to learn the model from."""
 
@@ -239,14 +272,17 @@ def train(linker: Linker, columns: set[str]) -> dict[str, Any]:
     if not rules:
         raise TrainingError("no birth dates or names to train on")
     try:
-        deterministic = [_rule(r) for r in _available((("id_number_t",), BLOCKING[3]), columns)]
-        linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
-        # one pass over the sampled pairs (no early stop after some chunks): on Spark each chunk is a job
-        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED, num_chunks=1)
-        for rule in rules:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                _rule(rule), estimate_without_term_frequencies=True
+        with floored_m_u():
+            deterministic = [_rule(r) for r in _available((("id_number_t",), BLOCKING[3]), columns)]
+            linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.8)
+            # one pass over the sampled pairs (no early stop after some chunks): on Spark each chunk is a job
+            linker.training.estimate_u_using_random_sampling(
+                max_pairs=U_SAMPLE_PAIRS, seed=SEED, num_chunks=1
             )
+            for rule in rules:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    _rule(rule), estimate_without_term_frequencies=True
+                )
     except (ValueError, ZeroDivisionError, SplinkException) as exc:
         raise TrainingError(f"the linkage model could not be trained: {str(exc).splitlines()[0]}") from None
     model: dict[str, Any] = linker.misc.save_model_to_json(overwrite=True)
