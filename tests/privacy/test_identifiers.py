@@ -129,6 +129,7 @@ def _hits(
 ) -> list[tuple[str, str, str, str]]:
     """Every value that is, or holds, a source's identifier: (table, column, what, value)."""
     names3 = {n for n in identifiers["name"] if len(n) >= 3}
+    name_chars = set().union(*names3)  # a value with none of these characters holds no name
     hits: list[tuple[str, str, str, str]] = []
     for (table, column, kind_of_column), values in columns.items():
         text = kind_of_column == "VARCHAR"  # (linkage tokens are 64-bit integers: digits, not numbers)
@@ -145,8 +146,10 @@ def _hits(
             for match in STREET.findall(value):
                 if match in identifiers["street"]:
                     hits.append((table, column, "street address inside", match))
-            if len(value) > 3 and any(
-                value[i : i + n] in names3 for n in (3, 4) for i in range(len(value) - n + 1)
+            if (
+                len(value) > 3
+                and not name_chars.isdisjoint(value)
+                and any(value[i : i + n] in names3 for n in (3, 4) for i in range(len(value) - n + 1))
             ):
                 hits.append((table, column, "name inside", value))
     return hits
