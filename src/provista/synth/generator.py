@@ -140,8 +140,14 @@ def visit_weights(persons: Persons, day: np.datetime64) -> np.ndarray:
     return np.asarray(VISIT_RATE_BY_AGE)[band]
 
 
-# State shared with worker processes (inherited by fork, never pickled).
+# State shared with worker processes (pickled once per worker by the pool's initializer).
 _STATE: dict[str, Any] = {}
+
+
+def _init_state(state: dict[str, Any]) -> None:
+    _STATE.update(state)
+
+
 CHUNK_ENCOUNTERS = 100_000  # a hospital is generated in slices of about this many encounters
 CHUNK_CASES = 100_000  # case reports are rendered and written in slices of this many
 
@@ -320,7 +326,9 @@ def synthesize(options: SynthOptions, progress: Progress | None = None) -> dict[
     results: list[HospitalResult] = []
     try:
         if options.jobs > 1:
-            with mp.get_context("fork").Pool(options.jobs) as pool:
+            # forkserver, not fork: a caller that already runs threads (a server, DuckDB, a test session)
+            # must not fork them mid-lock (a forked worker hung on one under the parallel test suite)
+            with mp.get_context("forkserver").Pool(options.jobs, _init_state, (dict(_STATE),)) as pool:
                 cdc = pool.apply_async(_case_report_job)
                 for k, res in enumerate(pool.imap(_hospital_job, range(len(hospitals)))):
                     results.append(res)
